@@ -1,0 +1,172 @@
+"""MuToR-1D: register tokens interleaved into the answer, each predicting the token d ahead.
+
+Paper rules (§3.2–3.3): one register before every answer token; one offset d per sequence; a
+register's position id is its target's position minus one; regular tokens keep their register-free
+positions and never see registers; registers see the prompt, earlier regular tokens and themselves.
+Loss ``(1 - a) * L_regular + a * L_register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from mutorbench.examples import Example
+from mutorbench.masks import check_prefix_mode
+from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout, check_examples
+from mutorbench.methods.losses import check_reduction, reduce, token_cross_entropy
+from mutorbench.models.registers import RegisterState, add_registers
+
+REGISTER_MODES = ("shared", "per_offset")
+# Stream tag so offset draws never coincide with other draws keyed by (seed, epoch, index).
+_OFFSET_STREAM = 0x6D75_746F
+
+
+def _register_table(register_id: int | Sequence[int], offsets: list[int], pad_id: int) -> torch.Tensor:
+    max_d = max(offsets)
+    if isinstance(register_id, (int, np.integer)):
+        table = [int(register_id)] * max_d
+    else:
+        table = [int(r) for r in register_id]
+        if len(table) < max_d:
+            raise ValueError(
+                f"per-offset register list has {len(table)} ids but an offset d={max_d} needs "
+                f"at least {max_d} (one register token per d, indexed by d - 1)"
+            )
+    if pad_id in table:
+        raise ValueError(f"register id equals pad id {pad_id}; registers need their own token")
+    if min(table) < 0:
+        raise ValueError("register ids must be non-negative")
+    return torch.tensor(table, dtype=torch.long)
+
+
+def build_mutor_inputs(
+    prompts: Sequence[Sequence[int]],
+    answers: Sequence[Sequence[int]],
+    *,
+    offsets: Sequence[int],
+    register_id: int | Sequence[int],
+    pad_id: int,
+    prefix_attention: str = "bidirectional",
+    dtype: torch.dtype = torch.float32,
+) -> ModelInputs:
+    """Right-padded MuToR inputs; ``offsets`` holds one d >= 1 per sequence.
+
+    ``register_id`` is one shared register token, or a sequence indexed by d - 1 (one per offset).
+    """
+    check_examples(prompts, answers)
+    offsets = list(offsets)
+    if len(offsets) != len(prompts):
+        raise ValueError(f"got {len(offsets)} offsets for {len(prompts)} examples")
+    for b, d in enumerate(offsets):
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ValueError(f"example {b}: offset d must be an int >= 1, got {d!r}")
+    table = _register_table(register_id, offsets, pad_id)
+    return build_layout(
+        prompts,
+        answers,
+        pad_id=pad_id,
+        prefix_attention=prefix_attention,
+        dtype=dtype,
+        offsets=torch.tensor(offsets, dtype=torch.long),
+        register_table=table,
+    )
+
+
+def sample_offsets(
+    seed: int, epoch: int, indices: Sequence[int], d_min: int, d_max: int
+) -> list[int]:
+    """d ~ U{d_min..d_max}, a pure function of (seed, epoch, example index).
+
+    Keyed per example so the draw does not depend on batch composition, micro-batching or the number
+    of processes.
+    """
+    return [
+        int(np.random.default_rng([_OFFSET_STREAM, seed, epoch, int(i)]).integers(d_min, d_max + 1))
+        for i in indices
+    ]
+
+
+@dataclass
+class MuToR:
+    """The MuToR objective. Call ``prepare`` once on the model and tokenizer before training."""
+
+    d_min: int = 1
+    d_max: int = 4
+    a: float = 0.3
+    reduction: str = "per_example"
+    prefix_attention: str = "bidirectional"
+    registers: str = "shared"  # or "per_offset": one register token per d (paper Table 6)
+    seed: int = 0
+    init_std: float | None = None  # None: the model config's initializer_range
+    id: str = "mutor"
+    state: RegisterState | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.d_min <= self.d_max):
+            raise ValueError(f"need 1 <= d_min <= d_max, got d_min={self.d_min}, d_max={self.d_max}")
+        if not (0.0 <= self.a <= 1.0):
+            raise ValueError(f"loss coefficient a must be in [0, 1], got {self.a}")
+        if self.registers not in REGISTER_MODES:
+            raise ValueError(f"unknown registers mode {self.registers!r}; expected {REGISTER_MODES}")
+        check_reduction(self.reduction)
+        check_prefix_mode(self.prefix_attention)
+
+    def hyperparameters(self) -> dict:
+        out = {
+            "d_min": self.d_min, "d_max": self.d_max, "a": self.a, "reduction": self.reduction,
+            "prefix_attention": self.prefix_attention, "registers": self.registers,
+            "seed": self.seed,
+        }
+        if self.state is not None:
+            out["register_init"] = self.state.init
+        return out
+
+    def register_names(self) -> list[str]:
+        if self.registers == "shared":
+            return ["<reg>"]
+        return [f"<reg_{d}>" for d in range(1, self.d_max + 1)]
+
+    def prepare(self, model, tokenizer) -> RegisterState:
+        if self.state is not None:
+            raise RuntimeError("MuToR.prepare was already called for this objective")
+        self.state = add_registers(
+            model, tokenizer, self.register_names(), seed=self.seed, std=self.init_std
+        )
+        return self.state
+
+    @property
+    def register_ids(self) -> list[int]:
+        if self.state is None:
+            raise RuntimeError("call MuToR.prepare(model, tokenizer) first")
+        return self.state.token_ids
+
+    def build_batch(
+        self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32
+    ) -> ModelInputs:
+        ids = self.register_ids
+        offsets = sample_offsets(self.seed, epoch, [e.index for e in examples], self.d_min, self.d_max)
+        return build_mutor_inputs(
+            [e.prompt_ids for e in examples],
+            [e.answer_ids for e in examples],
+            offsets=offsets,
+            register_id=ids[0] if self.registers == "shared" else ids,
+            pad_id=pad_id,
+            prefix_attention=self.prefix_attention,
+            dtype=dtype,
+        )
+
+    def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
+        logits = model(**batch.model_kwargs(), use_cache=False).logits
+        ce = token_cross_entropy(logits, batch.labels)
+        labelled = batch.labels != IGNORE_INDEX
+        regular = reduce(ce, labelled & ~batch.is_register, self.reduction)
+        register = reduce(ce, labelled & batch.is_register, self.reduction)
+        return {
+            "loss": (1.0 - self.a) * regular + self.a * register,
+            "loss_regular": regular,
+            "loss_register": register,
+        }

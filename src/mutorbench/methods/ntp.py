@@ -1,0 +1,63 @@
+"""Next-token prediction (the paper's baseline), causal or bidirectional-prefix attention."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from mutorbench.examples import Example
+from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
+from mutorbench.methods.losses import check_reduction, reduce, token_cross_entropy
+from mutorbench.masks import check_prefix_mode
+
+
+def build_ntp_inputs(
+    prompts: Sequence[Sequence[int]],
+    answers: Sequence[Sequence[int]],
+    *,
+    pad_id: int,
+    prefix_attention: str = "bidirectional",
+    dtype: torch.dtype = torch.float32,
+) -> ModelInputs:
+    """Right-padded next-token inputs; the loss covers the answer tokens only."""
+    return build_layout(
+        prompts, answers, pad_id=pad_id, prefix_attention=prefix_attention, dtype=dtype
+    )
+
+
+@dataclass
+class NextToken:
+    """The next-token objective: ``loss = L_regular``."""
+
+    prefix_attention: str = "bidirectional"
+    reduction: str = "per_example"
+    id: str = "ntp"
+
+    def __post_init__(self) -> None:
+        check_prefix_mode(self.prefix_attention)
+        check_reduction(self.reduction)
+
+    def hyperparameters(self) -> dict:
+        return {"prefix_attention": self.prefix_attention, "reduction": self.reduction}
+
+    def prepare(self, model, tokenizer) -> None:
+        """Next-token training adds nothing to the model."""
+
+    def build_batch(
+        self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32
+    ) -> ModelInputs:
+        return build_ntp_inputs(
+            [e.prompt_ids for e in examples],
+            [e.answer_ids for e in examples],
+            pad_id=pad_id,
+            prefix_attention=self.prefix_attention,
+            dtype=dtype,
+        )
+
+    def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
+        logits = model(**batch.model_kwargs(), use_cache=False).logits
+        ce = token_cross_entropy(logits, batch.labels)
+        regular = reduce(ce, batch.labels != IGNORE_INDEX, self.reduction)
+        return {"loss": regular, "loss_regular": regular}

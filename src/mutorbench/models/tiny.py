@@ -1,0 +1,77 @@
+"""Tiny Llama/Gemma/Qwen2/GPT-2 configs for CPU tests and the tiny scale, and a seeded model builder."""
+
+from __future__ import annotations
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    GemmaConfig,
+    GPT2Config,
+    LlamaConfig,
+    PretrainedConfig,
+    Qwen2Config,
+)
+
+from mutorbench.models.support import check_attention, check_supported
+
+TINY_ARCHS = ("llama", "gemma", "qwen2", "gpt2")
+
+
+def tiny_config(
+    arch: str,
+    vocab_size: int,
+    *,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    num_kv_heads: int | None = None,
+    intermediate_size: int | None = None,
+    max_positions: int = 2048,
+    tie_word_embeddings: bool | None = None,
+    bos_token_id: int | None = None,
+    eos_token_id: int | None = None,
+    pad_token_id: int | None = None,
+) -> PretrainedConfig:
+    """A small config of the named architecture family; dropout off (the paper's models have none)."""
+    kv = num_kv_heads or num_heads
+    inter = intermediate_size or 4 * hidden_size
+    head_dim = hidden_size // num_heads
+    common = dict(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
+                  num_attention_heads=num_heads, num_key_value_heads=kv,
+                  intermediate_size=inter, max_position_embeddings=max_positions)
+    special = dict(bos_token_id=bos_token_id, eos_token_id=eos_token_id, pad_token_id=pad_token_id)
+    if arch == "llama":
+        cfg = LlamaConfig(**common, **special, head_dim=head_dim,
+                          tie_word_embeddings=bool(tie_word_embeddings))
+    elif arch == "gemma":
+        cfg = GemmaConfig(**common, **special, head_dim=head_dim,
+                          tie_word_embeddings=True if tie_word_embeddings is None else tie_word_embeddings)
+    elif arch == "qwen2":
+        cfg = Qwen2Config(**common, **special, use_sliding_window=False,
+                          tie_word_embeddings=bool(tie_word_embeddings))
+    elif arch == "gpt2":
+        cfg = GPT2Config(vocab_size=vocab_size, **special, n_embd=hidden_size, n_layer=num_layers,
+                         n_head=num_heads, n_inner=inter, n_positions=max_positions,
+                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                         tie_word_embeddings=True if tie_word_embeddings is None else tie_word_embeddings)
+    else:
+        raise ValueError(f"unknown tiny architecture {arch!r}; expected one of {TINY_ARCHS}")
+    return cfg
+
+
+def build_model(
+    config: PretrainedConfig,
+    *,
+    seed: int,
+    attn_implementation: str = "sdpa",
+    dtype: torch.dtype = torch.float32,
+):
+    """Randomly initialised causal LM; its weights depend on ``seed`` only, not the global RNG."""
+    check_supported(config)
+    check_attention(attn_implementation)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModelForCausalLM.from_config(
+            config, attn_implementation=attn_implementation, dtype=dtype
+        )
+    return model

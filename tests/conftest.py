@@ -1,0 +1,26 @@
+import os
+
+for _flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(_flag, "1")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from mutorbench.models.tiny import build_model, tiny_config  # noqa: E402
+
+from tests.helpers import BOS, EOS, PAD, VOCAB  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_models():
+    """One tiny model per (architecture, attention implementation), same seed."""
+    cache = {}
+
+    def get(arch: str, attn: str, dtype=torch.float32):
+        key = (arch, attn, dtype)
+        if key not in cache:
+            cfg = tiny_config(arch, VOCAB, bos_token_id=BOS, eos_token_id=EOS, pad_token_id=PAD)
+            cache[key] = build_model(cfg, seed=0, attn_implementation=attn, dtype=dtype).eval()
+        return cache[key]
+
+    return get
