@@ -3,12 +3,11 @@ import os
 for _flag in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_flag, "1")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
-from mutorbench.models.tiny import build_model, tiny_config  # noqa: E402
-
-from tests.helpers import BOS, EOS, PAD, VOCAB  # noqa: E402
+from mutorbench.models.tiny import build_model, tiny_config
+from tests.helpers import BOS, EOS, PAD, VOCAB
 
 
 @pytest.fixture(scope="session")

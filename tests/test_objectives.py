@@ -110,7 +110,7 @@ def test_register_init_is_seeded_recorded_and_leaves_global_rng_alone(tokenizer)
 
 
 def test_per_offset_registers(tokenizer):
-    model, tok, mutor = prepared(tokenizer, d_max=3, registers="per_offset")
+    _, tok, mutor = prepared(tokenizer, d_max=3, registers="per_offset")
     assert tok.convert_ids_to_tokens(mutor.register_ids) == ["<reg_1>", "<reg_2>", "<reg_3>"]
     batch = mutor.build_batch(examples(tok, 16), pad_id=tok.pad_token_id)
     offsets = sample_offsets(5, 0, range(16), 1, 3)
@@ -141,3 +141,22 @@ def test_reductions_by_hand():
     assert reduce(ce, torch.zeros_like(sel), "per_example").item() == 0.0
     with pytest.raises(ValueError, match="reduction"):
         reduce(ce, sel, "mean")
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_losses_and_gradients_are_finite(tokenizer, attn, dtype):
+    tok = copy.deepcopy(tokenizer)
+    cfg = tiny_config("llama", len(tok), pad_token_id=tok.pad_token_id)
+    model = build_model(cfg, seed=0, attn_implementation=attn, dtype=dtype)
+    mutor = MuToR(seed=1, a=0.3)
+    mutor.prepare(model, tok)
+    batch = mutor.build_batch(examples(tok, 8), pad_id=tok.pad_token_id)  # float32 mask
+    assert batch.model_kwargs(dtype)["attention_mask"].dtype == dtype
+    assert batch.model_kwargs(dtype)["attention_mask"].min() == torch.finfo(dtype).min
+    out = mutor.losses(model, batch)
+    out["loss"].backward()
+    assert all(torch.isfinite(v) for v in out.values())
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    fp32 = copy.deepcopy(model).float()  # the same weights, computed in float32
+    assert abs(mutor.losses(fp32, batch)["loss"].item() - out["loss"].item()) < 0.05

@@ -35,12 +35,17 @@ class ModelInputs:
     is_register: torch.Tensor  # [B, L] bool
     lengths: torch.Tensor  # [B] long, unpadded length of each row
 
-    def model_kwargs(self) -> dict[str, torch.Tensor]:
-        return {
-            "input_ids": self.input_ids,
-            "position_ids": self.position_ids,
-            "attention_mask": self.attention_mask,
-        }
+    def model_kwargs(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+        """Keyword arguments for the model's forward; ``dtype``: the model's compute dtype.
+
+        sdpa needs the mask in the query's dtype. The mask is rebuilt (not cast) so that blocked
+        entries are that dtype's own minimum (a cast of float32's minimum to float16 gives -inf).
+        """
+        mask = self.attention_mask
+        if dtype is not None and dtype != mask.dtype:
+            mask = masks.additive_mask(mask[:, 0] == 0, dtype)
+        return {"input_ids": self.input_ids, "position_ids": self.position_ids,
+                "attention_mask": mask}
 
     def to(self, device: torch.device | str) -> ModelInputs:
         return ModelInputs(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})

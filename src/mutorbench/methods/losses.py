@@ -32,6 +32,12 @@ def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
     return ce
 
 
+def forward_token_losses(model, batch) -> torch.Tensor:
+    """Run ``model`` on a built batch and return its [B, L] per-slot cross-entropy."""
+    logits = model(**batch.model_kwargs(model.dtype), use_cache=False).logits
+    return token_cross_entropy(logits, batch.labels)
+
+
 def reduce(ce: torch.Tensor, select: torch.Tensor, reduction: str) -> torch.Tensor:
     """Reduce per-slot losses ``ce`` [B, L] over the slots in ``select`` [B, L] (bool)."""
     check_reduction(reduction)

@@ -17,7 +17,7 @@ import torch
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout, check_examples
-from mutorbench.methods.losses import check_reduction, reduce, token_cross_entropy
+from mutorbench.methods.losses import check_reduction, forward_token_losses, reduce
 from mutorbench.models.registers import RegisterState, add_registers
 
 REGISTER_MODES = ("shared", "per_offset")
@@ -160,8 +160,7 @@ class MuToR:
         )
 
     def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
-        logits = model(**batch.model_kwargs(), use_cache=False).logits
-        ce = token_cross_entropy(logits, batch.labels)
+        ce = forward_token_losses(model, batch)
         labelled = batch.labels != IGNORE_INDEX
         regular = reduce(ce, labelled & ~batch.is_register, self.reduction)
         register = reduce(ce, labelled & batch.is_register, self.reduction)

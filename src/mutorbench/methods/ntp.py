@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import torch
 
 from mutorbench.examples import Example
-from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
-from mutorbench.methods.losses import check_reduction, reduce, token_cross_entropy
 from mutorbench.masks import check_prefix_mode
+from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
+from mutorbench.methods.losses import check_reduction, forward_token_losses, reduce
 
 
 def build_ntp_inputs(
@@ -57,7 +57,6 @@ class NextToken:
         )
 
     def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
-        logits = model(**batch.model_kwargs(), use_cache=False).logits
-        ce = token_cross_entropy(logits, batch.labels)
+        ce = forward_token_losses(model, batch)
         regular = reduce(ce, batch.labels != IGNORE_INDEX, self.reduction)
         return {"loss": regular, "loss_regular": regular}
