@@ -1,12 +1,19 @@
-"""Cross-entropy over labelled slots and the two named loss reductions.
+"""Cross-entropy over labelled slots, the two named reductions, and exact normalisation.
 
 - ``per_example`` (default): token mean within each example, then mean over the examples that have
   at least one such token. This is what the paper's code effectively optimised (batch size 1 with
   gradient accumulation), independent of how examples are grouped into micro-batches.
 - ``token``: token mean over the whole batch (longer answers weigh more).
+
+A loss part is kept as a :class:`LossTerm` (numerator, count) so that the training loop can
+normalise by the count of the *global* batch — across gradient-accumulation micro-batches and
+data-parallel ranks — and get exactly the loss of one big batch.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +26,16 @@ REDUCTIONS = ("per_example", "token")
 def check_reduction(reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"unknown loss reduction {reduction!r}; expected one of {REDUCTIONS}")
+
+
+@dataclass
+class LossTerm:
+    numerator: torch.Tensor  # per_example: sum of example means; token: sum of token losses
+    count: int  # per_example: examples with >= 1 selected token; token: selected tokens
+
+    @property
+    def value(self) -> torch.Tensor:
+        return self.numerator / max(self.count, 1)
 
 
 def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -34,17 +51,42 @@ def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 def forward_token_losses(model, batch) -> torch.Tensor:
     """Run ``model`` on a built batch and return its [B, L] per-slot cross-entropy."""
-    logits = model(**batch.model_kwargs(model.dtype), use_cache=False).logits
+    dtype = next(model.parameters()).dtype  # works for wrapped models (DDP) too
+    logits = model(**batch.model_kwargs(dtype), use_cache=False).logits
     return token_cross_entropy(logits, batch.labels)
 
 
-def reduce(ce: torch.Tensor, select: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Reduce per-slot losses ``ce`` [B, L] over the slots in ``select`` [B, L] (bool)."""
+def count(select: torch.Tensor, reduction: str) -> int:
+    """The normaliser of a part, known before any forward pass."""
     check_reduction(reduction)
+    if reduction == "token":
+        return int(select.sum())
+    return int((select.sum(dim=1) > 0).sum())
+
+
+def term(ce: torch.Tensor, select: torch.Tensor, reduction: str) -> LossTerm:
+    """Per-slot losses ``ce`` [B, L] over the slots in ``select`` [B, L] (bool), unnormalised."""
+    n = count(select, reduction)
     select = select.to(ce.dtype)
     if reduction == "token":
-        return (ce * select).sum() / select.sum().clamp(min=1)
-    count = select.sum(dim=1)
-    per_example = (ce * select).sum(dim=1) / count.clamp(min=1)
-    has_tokens = (count > 0).to(ce.dtype)
-    return (per_example * has_tokens).sum() / has_tokens.sum().clamp(min=1)
+        return LossTerm((ce * select).sum(), n)
+    per_example = (ce * select).sum(dim=1) / select.sum(dim=1).clamp(min=1)
+    return LossTerm(per_example.sum(), n)
+
+
+def reduce(ce: torch.Tensor, select: torch.Tensor, reduction: str) -> torch.Tensor:
+    """The normalised loss of one batch."""
+    return term(ce, select, reduction).value
+
+
+def combine(
+    terms: Mapping[str, LossTerm],
+    weights: Mapping[str, float],
+    counts: Mapping[str, int] | None = None,
+) -> torch.Tensor:
+    """Σ_part weight · numerator / count; ``counts`` overrides with the global batch's counts."""
+    total = 0.0
+    for name, t in terms.items():
+        n = t.count if counts is None else counts[name]
+        total = total + weights[name] * t.numerator / max(n, 1)
+    return total

@@ -17,7 +17,14 @@ import torch
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout, check_examples
-from mutorbench.methods.losses import check_reduction, forward_token_losses, reduce
+from mutorbench.methods.losses import (
+    LossTerm,
+    check_reduction,
+    combine,
+    count,
+    forward_token_losses,
+    term,
+)
 from mutorbench.models.registers import RegisterState, add_registers
 
 REGISTER_MODES = ("shared", "per_offset")
@@ -159,13 +166,23 @@ class MuToR:
             dtype=dtype,
         )
 
-    def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
-        ce = forward_token_losses(model, batch)
+    def loss_weights(self) -> dict[str, float]:
+        return {"regular": 1.0 - self.a, "register": self.a}
+
+    def _selects(self, batch: ModelInputs) -> dict[str, torch.Tensor]:
         labelled = batch.labels != IGNORE_INDEX
-        regular = reduce(ce, labelled & ~batch.is_register, self.reduction)
-        register = reduce(ce, labelled & batch.is_register, self.reduction)
-        return {
-            "loss": (1.0 - self.a) * regular + self.a * register,
-            "loss_regular": regular,
-            "loss_register": register,
-        }
+        return {"regular": labelled & ~batch.is_register, "register": labelled & batch.is_register}
+
+    def loss_counts(self, batch: ModelInputs) -> dict[str, int]:
+        return {k: count(s, self.reduction) for k, s in self._selects(batch).items()}
+
+    def loss_terms(self, model, batch: ModelInputs) -> dict[str, LossTerm]:
+        ce = forward_token_losses(model, batch)
+        return {k: term(ce, s, self.reduction) for k, s in self._selects(batch).items()}
+
+    def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
+        """Normalised losses of one batch: ``loss`` and each part as ``loss_<part>``."""
+        terms = self.loss_terms(model, batch)
+        out = {"loss": combine(terms, self.loss_weights())}
+        out.update({f"loss_{k}": t.value for k, t in terms.items()})
+        return out

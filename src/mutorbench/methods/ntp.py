@@ -10,7 +10,7 @@ import torch
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
-from mutorbench.methods.losses import check_reduction, forward_token_losses, reduce
+from mutorbench.methods.losses import LossTerm, check_reduction, count, forward_token_losses, term
 
 
 def build_ntp_inputs(
@@ -56,7 +56,17 @@ class NextToken:
             dtype=dtype,
         )
 
-    def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
+    def loss_weights(self) -> dict[str, float]:
+        return {"regular": 1.0}
+
+    def loss_counts(self, batch: ModelInputs) -> dict[str, int]:
+        return {"regular": count(batch.labels != IGNORE_INDEX, self.reduction)}
+
+    def loss_terms(self, model, batch: ModelInputs) -> dict[str, LossTerm]:
         ce = forward_token_losses(model, batch)
-        regular = reduce(ce, batch.labels != IGNORE_INDEX, self.reduction)
+        return {"regular": term(ce, batch.labels != IGNORE_INDEX, self.reduction)}
+
+    def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
+        """Normalised losses of one batch: ``loss`` and ``loss_regular``."""
+        regular = self.loss_terms(model, batch)["regular"].value
         return {"loss": regular, "loss_regular": regular}

@@ -1,0 +1,164 @@
+"""The result JSON: one per run, versioned, validated on load, written atomically at the end.
+
+`schema/result.schema.json` (package data) is generated from :class:`Result`; a test keeps the file
+and the model identical, so the file is the contract other tools can read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+SCHEMA_PATH = Path(__file__).parent / "schema" / "result.schema.json"
+METRIC_NAMES = ("accuracy", "rouge1", "rouge2", "rougeL", "rougeLsum", "fid", "inception_score",
+                "solve_rate")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MethodRecord(_Strict):
+    id: str
+    hyperparameters: dict[str, Any]
+
+
+class BudgetRecord(_Strict):
+    kind: Literal["epochs", "steps", "tokens"]
+    amount: float = Field(gt=0)
+    global_batch: int = Field(ge=1)
+    steps_per_epoch: int = Field(ge=1)
+    total_steps: int = Field(ge=1)
+    warmup_steps: int = Field(ge=0)
+    steps_taken: int = Field(ge=0)
+    regular_tokens: int = Field(ge=0)
+    register_tokens: int = Field(ge=0)
+
+
+class DataRecord(_Strict):
+    task: str
+    sources: dict[str, Any]
+    counts: dict[str, dict[str, Any]]
+    content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    order_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+Values = dict[str, float]
+
+
+class Checkpoint(_Strict):
+    step: int = Field(ge=0)
+    epoch: float = Field(ge=0)
+    split: str
+    values: Values
+
+
+class Selected(_Strict):
+    rule: str
+    checkpoint: Checkpoint | None
+    values: Values
+
+
+class Metrics(_Strict):
+    checkpoints: list[Checkpoint]
+    selected: Selected
+
+
+class Throughput(_Strict):
+    regular_tokens_per_s: float = Field(ge=0)
+    register_tokens_per_s: float = Field(ge=0)
+    step_time_median_s: float = Field(ge=0)
+    peak_memory_bytes: int = Field(ge=0)
+    peak_memory_kind: Literal["cpu_rss", "cuda_max_allocated"]
+    device: str
+    threads: int = Field(ge=1)
+    world_size: int = Field(ge=1)
+
+
+class Provenance(_Strict):
+    git_sha: str | None
+    packages: dict[str, str]
+    python: str
+    hardware: dict[str, Any]
+    command: list[str]
+    start_utc: str
+    end_utc: str
+
+
+class Result(_Strict):
+    schema_version: Literal[1]
+    table: str | None
+    cell: dict[str, str] | None
+    scale: str
+    method: MethodRecord
+    seed: int
+    config: dict[str, Any]
+    budget: BudgetRecord
+    data: DataRecord
+    init_weights_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    metrics: Metrics
+    throughput: Throughput
+    provenance: Provenance
+    status: Literal["complete"]
+
+
+def check_metric_names(values: dict) -> None:
+    unknown = set(values) - set(METRIC_NAMES)
+    if unknown:
+        raise ValueError(f"unknown metric names {sorted(unknown)}; fixed names: {METRIC_NAMES}")
+
+
+def validate(data: Any, *, where: str = "result") -> Result:
+    try:
+        result = Result.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: invalid result at {loc or 'top level'}: {first['msg']}") from None
+    for cp in result.metrics.checkpoints:
+        check_metric_names(cp.values)
+    check_metric_names(result.metrics.selected.values)
+    return result
+
+
+def write_result(path: str | Path, data: dict) -> Path:
+    """Validate, then write atomically: a temporary file in the same folder, renamed into place."""
+    validate(data)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_result(path: str | Path) -> Result:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"result file not found: {path}") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    return validate(data, where=str(path))
+
+
+def json_schema() -> dict:
+    schema = Result.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://mutor-bench/schema/result.schema.json"
+    return schema

@@ -1,0 +1,42 @@
+"""Turning a task's (prompt, answer) texts into examples: tokenization, length filter, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from mutorbench.examples import Example, tokenize_example
+
+
+def tokenize_split(task, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
+    """Examples of ``split`` whose register-free length fits ``max_length``, and the counts.
+
+    The filter applies once, on prompt + answer tokens (registers are added later and never count),
+    and example indices are positions in the unfiltered split, so they stay stable.
+    """
+    texts = task.texts(split)
+    kept, dropped = [], 0
+    for i, (prompt, answer) in enumerate(texts):
+        ex = tokenize_example(tokenizer, prompt, answer, index=i)
+        if len(ex.prompt_ids) + len(ex.answer_ids) > max_length:
+            dropped += 1
+            continue
+        kept.append(ex)
+    if not kept:
+        raise ValueError(f"task {task.name!r}, split {split!r}: no example fits max_length={max_length}")
+    # Dense indices 0..n-1 for the sampler; the split position stays in the metadata.
+    examples = [Example(e.prompt_ids, e.answer_ids, k, {"split_index": e.index})
+                for k, e in enumerate(kept)]
+    return examples, {"split": split, "total": len(texts), "kept": len(kept), "dropped_too_long": dropped}
+
+
+def content_hash(examples: list[Example]) -> str:
+    """sha256 over the token ids of every example, in split order."""
+    h = hashlib.sha256()
+    for e in examples:
+        h.update(np.asarray(e.prompt_ids, dtype=np.int64).tobytes())
+        h.update(b"|")
+        h.update(np.asarray(e.answer_ids, dtype=np.int64).tobytes())
+        h.update(b"#")
+    return h.hexdigest()

@@ -1,0 +1,85 @@
+"""Components of a run, built from its config: task, tokenizer, model, method, optimizer."""
+
+from __future__ import annotations
+
+import torch
+
+from mutorbench.methods.mutor import MuToR
+from mutorbench.methods.ntp import NextToken
+from mutorbench.models.tiny import build_model, tiny_config
+from mutorbench.models.tokenizer import train_bpe_tokenizer
+
+HUB_FLAG_HINT = ("set model.name_or_path to a local directory holding the model and tokenizer "
+                 "(the hub is not reachable or HF_HUB_OFFLINE=1 is set)")
+
+
+def build_tokenizer(cfg, task):
+    if cfg.model.source == "tiny":
+        return train_bpe_tokenizer(task.tokenizer_corpus(), vocab_size=cfg.tokenizer.vocab_size)
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(cfg.model.name_or_path, revision=cfg.model.revision)
+    except OSError as err:
+        raise ValueError(f"cannot load tokenizer {cfg.model.name_or_path!r}: {HUB_FLAG_HINT} "
+                         f"({str(err).splitlines()[0]})") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token  # padding comes from lengths, never from ids
+    return tok
+
+
+def build_base_model(cfg, tokenizer):
+    """The base model before method additions: seeded random init (tiny) or pretrained weights."""
+    if cfg.model.source == "tiny":
+        m = cfg.model
+        mc = tiny_config(m.arch, len(tokenizer), hidden_size=m.hidden_size, num_layers=m.num_layers,
+                         num_heads=m.num_heads, num_kv_heads=m.num_kv_heads,
+                         intermediate_size=m.intermediate_size,
+                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id)
+        return build_model(mc, seed=cfg.seed, attn_implementation=m.attn_implementation)
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from mutorbench.models.support import check_supported
+
+    if not cfg.model.name_or_path:
+        raise ValueError("model.source=pretrained needs model.name_or_path (HF id or local path)")
+    try:
+        check_supported(AutoConfig.from_pretrained(cfg.model.name_or_path,
+                                                   revision=cfg.model.revision))
+        dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float32
+        return AutoModelForCausalLM.from_pretrained(
+            cfg.model.name_or_path, revision=cfg.model.revision, dtype=dtype,
+            attn_implementation=cfg.model.attn_implementation)
+    except OSError as err:
+        raise ValueError(f"cannot load model {cfg.model.name_or_path!r}: {HUB_FLAG_HINT} "
+                         f"({str(err).splitlines()[0]})") from None
+
+
+def build_method(method_cfg, *, seed: int):
+    params = method_cfg.model_dump()
+    method_id = params.pop("id")
+    if method_id == "ntp":
+        return NextToken(**params)
+    if method_id == "mutor":
+        return MuToR(**params, seed=seed)
+    raise ValueError(f"unknown method {method_id!r}")
+
+
+def lr_lambda(schedule: str, warmup: int, total: int):
+    """Linear warmup, then linear decay to 0 (HF's linear schedule) or constant."""
+    def f(step: int) -> float:
+        if warmup and step < warmup:
+            return step / warmup
+        if schedule == "constant":
+            return 1.0
+        return max(0.0, (total - step) / max(1, total - warmup))
+    return f
+
+
+def build_optimizer(model, optim_cfg, plan):
+    opt = torch.optim.AdamW(model.parameters(), lr=optim_cfg.lr, betas=tuple(optim_cfg.betas),
+                            weight_decay=optim_cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lr_lambda(optim_cfg.schedule, plan.warmup_steps, plan.total_steps))
+    return opt, sched

@@ -1,0 +1,159 @@
+"""The run configuration: one typed tree, strict (unknown keys and wrong types are errors).
+
+A YAML file plus ``--set key=value`` overrides resolve to a :class:`RunConfig`; the resolved tree is
+stored in every result, and feeding it back to ``mutor-bench train`` reproduces the run.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mutorbench.yamlio import apply_override, load_yaml_file
+
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ModelConfig(_Strict):
+    source: Literal["tiny", "pretrained"] = "tiny"
+    arch: Literal["llama", "gemma", "qwen2", "gpt2"] = "gemma"  # tiny: config family
+    name_or_path: str | None = None  # pretrained: HF id or local directory
+    revision: str | None = None
+    hidden_size: PositiveInt = 96
+    num_layers: PositiveInt = 2
+    num_heads: PositiveInt = 4
+    num_kv_heads: PositiveInt | None = None
+    intermediate_size: PositiveInt | None = None
+    attn_implementation: Literal["sdpa", "eager"] = "sdpa"
+
+
+class TokenizerConfig(_Strict):
+    vocab_size: PositiveInt = 384  # tiny scale: byte-level BPE trained on the task's training text
+
+
+class TaskConfig(_Strict):
+    name: str = "arith"
+    data_seed: int = 0  # generated data: fixed across run seeds, like a real dataset
+    train_examples: PositiveInt = 2000
+    eval_examples: PositiveInt = 128
+    max_length: PositiveInt = 512  # register-free prompt + answer tokens; longer examples dropped
+
+
+class NtpConfig(_Strict):
+    id: Literal["ntp"] = "ntp"
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+
+
+class MutorConfig(_Strict):
+    id: Literal["mutor"] = "mutor"
+    d_min: PositiveInt = 1
+    d_max: PositiveInt = 4
+    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+    registers: Literal["shared", "per_offset"] = "shared"
+    init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
+class OptimConfig(_Strict):
+    lr: Annotated[float, Field(gt=0.0)] = 3e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+    schedule: Literal["linear", "constant"] = "linear"  # linear: warmup then linear decay to 0
+    warmup_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    grad_clip: Annotated[float, Field(gt=0.0)] | None = 1.0
+
+
+class BatchConfig(_Strict):
+    micro_batch_size: PositiveInt = 16  # per process
+    grad_accumulation: PositiveInt = 1
+
+
+class BudgetConfig(_Strict):
+    kind: Literal["epochs", "steps", "tokens"] = "epochs"
+    amount: Annotated[float, Field(gt=0)] = 1  # epochs, optimizer steps, or regular tokens
+
+
+class EvalConfig(_Strict):
+    max_new_tokens: PositiveInt = 40
+    batch_size: PositiveInt = 32
+    split: str = "test"
+    selection: Literal["best", "last"] = "best"  # best: the paper's rule for GSM8K/MATH500
+    metric: str = "accuracy"
+
+
+class RunConfig(_Strict):
+    table: str | None = None
+    cell: dict[str, str] | None = None
+    scale: str = "tiny"
+    seed: int = 0
+    model: ModelConfig = ModelConfig()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    task: TaskConfig = TaskConfig()
+    method: Annotated[NtpConfig | MutorConfig, Field(discriminator="id")] = NtpConfig()
+    optim: OptimConfig = OptimConfig()
+    batch: BatchConfig = BatchConfig()
+    budget: BudgetConfig = BudgetConfig()
+    precision: Literal["fp32", "bf16", "bf16-autocast"] = "fp32"
+    checkpoint_every_steps: PositiveInt | None = None
+    eval: EvalConfig = EvalConfig()
+    threads: PositiveInt | None = None  # torch intra-op threads; recorded either way
+    output_dir: str = "results/runs"
+    run_name: str | None = None  # default: <method>-seed<seed>
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    loc = [p for i, p in enumerate(first["loc"])
+           if not (i == 1 and first["loc"][0] == "method" and p in ("ntp", "mutor"))]
+    where = ".".join(str(p) for p in loc) or "config"
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif first["type"] in ("union_tag_not_found", "union_tag_invalid"):
+        msg = "needs `id`, one of: ntp, mutor"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"config error at {where}: {msg}{more}"
+
+
+def parse_config(tree: Any) -> RunConfig:
+    if tree is None:
+        tree = {}
+    if not isinstance(tree, dict):
+        raise ValueError("config error: the top level must be a mapping of keys to values")
+    # YAML has no tuples: accept a list for tuple fields (betas) by validating in JSON mode.
+    try:
+        return RunConfig.model_validate_json(_to_json(tree))
+    except ValidationError as err:
+        raise ValueError(_one_line(err)) from None
+
+
+def _to_json(tree: dict) -> str:
+    import json
+
+    try:
+        return json.dumps(tree)
+    except TypeError as err:
+        raise ValueError(f"config error: unsupported value ({err})") from None
+
+
+def load_config(path: str | None = None, overrides: list[str] = ()) -> RunConfig:
+    tree = load_yaml_file(path) if path else {}
+    if tree is None:
+        tree = {}
+    if not isinstance(tree, dict):
+        raise ValueError(f"{path}: the top level must be a mapping of keys to values")
+    for assignment in overrides:
+        apply_override(tree, assignment)
+    return parse_config(tree)
+
+
+def config_tree(cfg: RunConfig) -> dict:
+    """The fully resolved config as plain data (what results store)."""
+    return cfg.model_dump(mode="json")

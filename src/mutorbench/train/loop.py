@@ -1,0 +1,255 @@
+"""One training loop for every method (`mutor-bench train`).
+
+Reads a RunConfig, trains one arm, evaluates at each epoch end, and writes one result JSON when —
+and only when — the run finishes. The loop knows methods only through the Method protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import statistics
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from mutorbench import results
+from mutorbench.methods.losses import combine
+from mutorbench.provenance import provenance, utc_now, weights_hash
+from mutorbench.tasks import build_evaluator, build_task
+from mutorbench.tasks.base import content_hash, tokenize_split
+from mutorbench.train.budget import plan_budget, steps_per_epoch
+from mutorbench.train.build import (
+    build_base_model,
+    build_method,
+    build_optimizer,
+    build_tokenizer,
+)
+from mutorbench.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from mutorbench.train.config import RunConfig, config_tree
+from mutorbench.train.distributed import init_distributed, no_sync
+from mutorbench.train.sampler import OrderSampler, chain_hash
+
+LOWER_IS_BETTER = {"fid"}
+
+
+class Interrupted(RuntimeError):
+    """Raised by the test hook ``stop_after_steps``; behaves like a crash (no result written)."""
+
+
+def run_dir_of(cfg: RunConfig) -> Path:
+    return Path(cfg.output_dir) / (cfg.run_name or f"{cfg.method.id}-seed{cfg.seed}")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def select(checkpoints: list[dict], rule: str, metric: str) -> dict:
+    if not checkpoints:
+        return {"rule": rule, "checkpoint": None, "values": {}}
+    if rule == "last":
+        chosen = checkpoints[-1]
+    else:
+        sign = -1 if metric in LOWER_IS_BETTER else 1
+        chosen = max(checkpoints, key=lambda c: sign * c["values"].get(metric, float("-inf")))
+    return {"rule": f"{rule} {metric} on {chosen['split']}" if rule == "best" else "last",
+            "checkpoint": chosen, "values": dict(chosen["values"])}
+
+
+def peak_memory(device: torch.device) -> tuple[int, str]:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device)), "cuda_max_allocated"
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "cpu_rss"
+
+
+def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool = True) -> Path:
+    """Train one arm; returns the result path. Resumes from the run folder's checkpoint if any."""
+    start_utc = utc_now()
+    dist = init_distributed()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    run_dir = run_dir_of(cfg)
+    result_path = run_dir / "result.json"
+    if result_path.exists():
+        raise ValueError(f"{result_path} exists: this run is complete (choose another run_name)")
+    tree = config_tree(cfg)
+
+    task = build_task(cfg.task)
+    tokenizer = build_tokenizer(cfg, task)
+    examples, counts = tokenize_split(task, "train", tokenizer, cfg.task.max_length)
+    model = build_base_model(cfg, tokenizer)
+    init_hash = weights_hash(model)  # before the method adds anything
+    method = build_method(cfg.method, seed=cfg.seed)
+    method.prepare(model, tokenizer)
+    if cfg.precision == "bf16":
+        model.to(torch.bfloat16)
+    model.to(dist.device).train()
+    compute_dtype = next(model.parameters()).dtype
+    autocast = (torch.autocast(dist.device.type, dtype=torch.bfloat16)
+                if cfg.precision == "bf16-autocast" else nullcontext())
+
+    b = cfg.batch
+    lengths = np.array([len(e.prompt_ids) + len(e.answer_ids) for e in examples])
+    global_batch = b.micro_batch_size * b.grad_accumulation * dist.world
+    sampler = OrderSampler(cfg.seed, len(examples), global_batch,
+                           steps_per_epoch(len(examples), b.micro_batch_size, b.grad_accumulation,
+                                           dist.world))
+    plan = plan_budget(cfg.budget.kind, cfg.budget.amount, n_examples=len(examples),
+                       micro_batch=b.micro_batch_size, accumulation=b.grad_accumulation,
+                       world_size=dist.world, warmup_fraction=cfg.optim.warmup_fraction,
+                       regular_tokens_of_step=lambda s: int(lengths[sampler.global_batch_at(s)].sum()))
+    optimizer, scheduler = build_optimizer(model, cfg.optim, plan)
+
+    ckpt_path = run_dir / "checkpoint.pt"
+    state = TrainState()
+    if ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
+                                config=tree)
+    log_path = run_dir / "log.jsonl"
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _truncate_log(log_path, state.step)
+    trained = model
+    if dist.world > 1:
+        trained = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
+
+    evaluator = build_evaluator(task, cfg.eval, getattr(method, "prefix_attention", "bidirectional"))
+    suppress = list(getattr(getattr(method, "state", None), "token_ids", []) or [])
+    weights = method.loss_weights()
+    names = sorted(weights)
+    pad_id = tokenizer.pad_token_id
+    bar = tqdm(total=plan.total_steps, initial=state.step, desc=f"{method.id} seed {cfg.seed}",
+               unit="step", dynamic_ncols=True, mininterval=1.0,
+               disable=not (progress and dist.is_main))
+
+    for step in range(state.step, plan.total_steps):
+        t0 = time.perf_counter()
+        epoch = sampler.epoch_of(step)
+        state.order_hash = chain_hash(state.order_hash, sampler.global_batch_at(step))
+        micro = sampler.local_micro_batches(step, dist.rank, dist.world, b.grad_accumulation)
+        batches = [method.build_batch([examples[i] for i in mb], pad_id=pad_id, epoch=epoch,
+                                      dtype=compute_dtype).to(dist.device) for mb in micro]
+        local = [sum(method.loss_counts(x)[n] for x in batches) for n in names]
+        local += [sum(x.num_regular_tokens for x in batches),
+                  sum(x.num_register_tokens for x in batches)]
+        summed = dist.all_sum(local)
+        global_counts = {n: int(c) for n, c in zip(names, summed)}
+        numerators = dict.fromkeys(names, 0.0)
+        for k, batch in enumerate(batches):
+            with no_sync(trained, k < len(batches) - 1), autocast:
+                terms = method.loss_terms(trained, batch)
+                # DDP averages gradients over processes; the global normaliser needs the sum.
+                loss = combine(terms, weights, global_counts) * dist.world
+            loss.backward()
+            for n in names:
+                numerators[n] += float(terms[n].numerator.detach())
+        parts = {n: v / max(global_counts[n], 1)
+                 for n, v in zip(names, dist.all_sum([numerators[n] for n in names]))}
+        total_loss = sum(weights[n] * parts[n] for n in names)
+        clip = cfg.optim.grad_clip if cfg.optim.grad_clip is not None else float("inf")
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))
+        lr = scheduler.get_last_lr()[0]
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        elapsed = time.perf_counter() - t0
+        state.step = step + 1
+        state.regular_tokens += int(summed[-2])
+        state.register_tokens += int(summed[-1])
+        state.train_seconds += elapsed
+        state.step_times.append(elapsed)
+        record = {"step": state.step, "epoch": state.step / plan.steps_per_epoch, "lr": lr,
+                  "loss": total_loss, **{f"loss_{n}": v for n, v in parts.items()},
+                  "grad_norm": grad_norm, "regular_tokens": int(summed[-2]),
+                  "register_tokens": int(summed[-1]), "time_s": elapsed}
+        if dist.is_main:
+            with log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        bar.update(1)
+        bar.set_postfix({k.removeprefix("loss_"): f"{record[k]:.3f}" for k in record
+                         if k.startswith("loss")} | {
+            "tok/s": f"{(state.regular_tokens + state.register_tokens) / state.train_seconds:.0f}"},
+            refresh=False)
+
+        epoch_end = state.step % plan.steps_per_epoch == 0 or state.step == plan.total_steps
+        periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
+        if epoch_end:
+            if dist.is_main:
+                model.eval()
+                values = evaluator(model, tokenizer, cfg.eval.split, suppress_ids=suppress)
+                model.train()
+                state.checkpoints.append({"step": state.step,
+                                          "epoch": state.step / plan.steps_per_epoch,
+                                          "split": cfg.eval.split, "values": values})
+                bar.write(f"step {state.step} (epoch {state.step / plan.steps_per_epoch:.2f}): "
+                          + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+        if (epoch_end or periodic) and dist.is_main:
+            save_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
+                            state=state, config=tree)
+        dist.barrier()
+        if stop_after_steps is not None and state.step >= stop_after_steps:
+            bar.close()
+            raise Interrupted(f"stopped after {state.step} steps (test hook)")
+    bar.close()
+
+    if not dist.is_main:
+        return result_path
+    warm = state.step_times[min(3, len(state.step_times) - 1):]
+    memory, memory_kind = peak_memory(dist.device)
+    data = {
+        "schema_version": results.SCHEMA_VERSION,
+        "table": cfg.table, "cell": cfg.cell, "scale": cfg.scale,
+        "method": {"id": method.id, "hyperparameters": method.hyperparameters()},
+        "seed": cfg.seed, "config": tree,
+        "budget": plan.as_dict() | {"steps_taken": state.step,
+                                    "regular_tokens": state.regular_tokens,
+                                    "register_tokens": state.register_tokens},
+        "data": {"task": task.name, "sources": task.sources(), "counts": {"train": counts},
+                 "content_hash": content_hash(examples), "order_hash": state.order_hash},
+        "init_weights_hash": init_hash,
+        "metrics": {"checkpoints": state.checkpoints,
+                    "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric)},
+        "throughput": {
+            "regular_tokens_per_s": state.regular_tokens / max(state.train_seconds, 1e-9),
+            "register_tokens_per_s": state.register_tokens / max(state.train_seconds, 1e-9),
+            "step_time_median_s": statistics.median(warm) if warm else 0.0,
+            "peak_memory_bytes": memory, "peak_memory_kind": memory_kind,
+            "device": str(dist.device), "threads": torch.get_num_threads(),
+            "world_size": dist.world},
+        "provenance": provenance(start_utc),
+        "status": "complete",
+    }
+    results.write_result(result_path, data)
+    _print_summary(data, result_path)
+    return result_path
+
+
+def _truncate_log(path: Path, step: int) -> None:
+    """Drop log lines past the checkpoint we resume from (they will be recomputed)."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
+def _print_summary(data: dict, path: Path) -> None:
+    b, t, m = data["budget"], data["throughput"], data["metrics"]
+    print(f"\nsummary: {data['method']['id']} seed {data['seed']}: {b['steps_taken']} steps, "
+          f"{b['regular_tokens']} regular + {b['register_tokens']} register tokens, "
+          f"{t['regular_tokens_per_s'] + t['register_tokens_per_s']:.0f} tok/s")
+    for cp in m["checkpoints"]:
+        print(f"  step {cp['step']:>6}  epoch {cp['epoch']:.2f}  "
+              + ", ".join(f"{k} {v:.2f}" for k, v in cp["values"].items()))
+    print(f"  selected ({m['selected']['rule']}): {m['selected']['values']}")
+    print(f"  result: {path}")

@@ -1,0 +1,64 @@
+"""Data parallel on CPU (torchrun, gloo) and a killed run, each in real subprocesses."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mutorbench.train.loop import train
+from tests.runs import BASE, log_of, tiny_run
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def cli_sets(out, method, *sets):
+    extra = ["method.id=" + method] + (["method.d_max=3"] if method == "mutor" else [])
+    argv = []
+    for s in [*BASE, f"output_dir={out}", *extra, *sets]:
+        argv += ["--set", s]
+    return argv
+
+
+@pytest.mark.parametrize("method", ["ntp", "mutor"])
+def test_two_process_ddp_matches_one_process(tmp_path, method):
+    single = train(tiny_run(tmp_path / "one", method, "threads=1"), progress=False)
+    # same global batch of 4: 2 processes x micro-batch 2
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "mutorbench.cli", "train", "--no-progress",
+           *cli_sets(tmp_path / "two", method, "batch.micro_batch_size=2", "threads=1")]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp_path / "two" / f"{method}-seed0"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "log.jsonl", "result.json"]
+    two, one = log_of(run_dir / "result.json"), log_of(single)
+    assert [s["step"] for s in two] == list(range(1, 25))  # one writer: no duplicated lines
+    assert max(abs(a["loss"] - b["loss"]) for a, b in zip(two, one)) <= 1e-4
+    for part in ("loss_regular", "loss_register"):
+        if part in one[0]:
+            assert max(abs(a[part] - b[part]) for a, b in zip(two, one)) <= 1e-4
+    assert proc.stdout.count("summary:") == 1  # rank 0 alone reports
+
+
+def test_gradient_accumulation_matches_one_big_micro_batch(tmp_path):
+    big = train(tiny_run(tmp_path / "a", "mutor"), progress=False)
+    accum = train(tiny_run(tmp_path / "b", "mutor", "batch.micro_batch_size=2",
+                           "batch.grad_accumulation=2"), progress=False)
+    assert max(abs(a["loss"] - b["loss"]) for a, b in zip(log_of(big), log_of(accum))) <= 1e-5
+
+
+def test_killed_run_leaves_no_result(tmp_path):
+    cmd = [sys.executable, "-m", "mutorbench.cli", "train", "--no-progress",
+           *cli_sets(tmp_path, "mutor", "budget.amount=50", "checkpoint_every_steps=2")]
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_dir = tmp_path / "mutor-seed0"
+    deadline = time.time() + 120
+    while not (run_dir / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (run_dir / "checkpoint.pt").exists()
+    assert not (run_dir / "result.json").exists()
+    assert not list(run_dir.glob("*.tmp"))
