@@ -22,13 +22,14 @@ def cli_sets(out, method, *sets):
     return argv
 
 
-@pytest.mark.parametrize("method", ["ntp", "mutor"])
-def test_two_process_ddp_matches_one_process(tmp_path, method):
+@pytest.mark.parametrize("method,parallel", [("ntp", "ddp"), ("mutor", "ddp"), ("mutor", "fsdp")])
+def test_two_processes_match_one_process(tmp_path, method, parallel):
     single = train(tiny_run(tmp_path / "one", method, "threads=1"), progress=False)
     # same global batch of 4: 2 processes x micro-batch 2
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "mutorbench.cli", "train", "--no-progress",
-           *cli_sets(tmp_path / "two", method, "batch.micro_batch_size=2", "threads=1")]
+           *cli_sets(tmp_path / "two", method, "batch.micro_batch_size=2", "threads=1",
+                     f"parallel={parallel}")]
     proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "two" / f"{method}-seed0"
@@ -40,6 +41,9 @@ def test_two_process_ddp_matches_one_process(tmp_path, method):
         if part in one[0]:
             assert max(abs(a[part] - b[part]) for a, b in zip(two, one)) <= 1e-4
     assert proc.stdout.count("summary:") == 1  # rank 0 alone reports
+    from mutorbench.results import load_result
+
+    assert load_result(run_dir / "result.json").metrics == load_result(single).metrics
 
 
 def test_gradient_accumulation_matches_one_big_micro_batch(tmp_path):
@@ -62,3 +66,33 @@ def test_killed_run_leaves_no_result(tmp_path):
     assert (run_dir / "checkpoint.pt").exists()
     assert not (run_dir / "result.json").exists()
     assert not list(run_dir.glob("*.tmp"))
+
+
+def test_sharded_run_killed_and_resumed_matches_one_process(tmp_path):
+    single = train(tiny_run(tmp_path / "one", "mutor", "threads=1"), progress=False)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "mutorbench.cli", "train", "--no-progress",
+           *cli_sets(tmp_path / "two", "mutor", "batch.micro_batch_size=2", "threads=1",
+                     "parallel=fsdp", "checkpoint_every_steps=5")]
+    run_dir = tmp_path / "two" / "mutor-seed0"
+    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run_dir / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    # the launcher and both workers (elastic starts workers in sessions of their own)
+    subprocess.run(["pkill", "-KILL", "-f", str(tmp_path / "two")], check=False)
+    proc.wait()
+    deadline = time.time() + 30
+    while subprocess.run(["pgrep", "-f", str(tmp_path / "two")], capture_output=True).returncode == 0:
+        assert time.time() < deadline, "workers survived SIGKILL"
+        time.sleep(0.1)
+    assert not (run_dir / "result.json").exists()
+    import torch
+
+    stopped_at = torch.load(run_dir / "checkpoint.pt", weights_only=False)["state"]["step"]
+    assert 5 <= stopped_at < 24  # killed mid-run: the second launch really resumes
+    done = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    two, one = log_of(run_dir / "result.json"), log_of(single)
+    assert [s["step"] for s in two] == list(range(1, 25))
+    assert max(abs(a["loss"] - b["loss"]) for a, b in zip(two, one)) <= 1e-4

@@ -41,22 +41,47 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(path: Path, *, model, optimizer, scheduler, state: TrainState, config: dict):
+def _full_states(model, optimizer) -> tuple[dict, dict]:
+    """Full (unsharded) model and optimizer states; a collective call when the model is sharded."""
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        get_model_state_dict,
+        get_optimizer_state_dict,
+    )
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    return (get_model_state_dict(model, options=options),
+            get_optimizer_state_dict(model, optimizer, options=options))
+
+
+def save_checkpoint(path: Path, *, model, optimizer, scheduler, state: TrainState, config: dict,
+                    write: bool = True):
+    """Every process calls this (sharded states are gathered collectively); ``write`` on one."""
+    model_state, optim_state = _full_states(model, optimizer)
+    if not write:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+    torch.save({"model": model_state, "optimizer": optim_state,
                 "scheduler": scheduler.state_dict(), "state": asdict(state), "rng": rng_state(),
                 "config": config}, tmp)
     os.replace(tmp, path)
 
 
 def load_checkpoint(path: Path, *, model, optimizer, scheduler, config: dict) -> TrainState:
+    from torch.distributed.checkpoint.state_dict import (
+        StateDictOptions,
+        set_model_state_dict,
+        set_optimizer_state_dict,
+    )
+
     blob = torch.load(path, map_location="cpu", weights_only=False)
     if blob["config"] != config:
         raise ValueError(f"{path} belongs to a run with a different config; "
                          "choose another run_name or output_dir to start a new run")
-    model.load_state_dict(blob["model"])
-    optimizer.load_state_dict(blob["optimizer"])
+    options = StateDictOptions(full_state_dict=True)
+    set_model_state_dict(model, blob["model"], options=options)
+    set_optimizer_state_dict(model, optimizer, blob["optimizer"], options=options)
     scheduler.load_state_dict(blob["scheduler"])
     set_rng_state(blob["rng"])
     return TrainState(**blob["state"])

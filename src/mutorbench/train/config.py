@@ -101,6 +101,7 @@ class RunConfig(_Strict):
     batch: BatchConfig = BatchConfig()
     budget: BudgetConfig = BudgetConfig()
     precision: Literal["fp32", "bf16", "bf16-autocast"] = "fp32"
+    parallel: Literal["ddp", "fsdp"] = "ddp"  # with several processes: replicate or shard
     checkpoint_every_steps: PositiveInt | None = None
     eval: EvalConfig = EvalConfig()
     threads: PositiveInt | None = None  # torch intra-op threads; recorded either way

@@ -49,9 +49,48 @@ def init_distributed() -> Dist:
     return Dist(rank, world, local_rank, device)
 
 
+STRATEGIES = ("ddp", "fsdp")
+
+
+def decoder_layers(model) -> list[torch.nn.Module]:
+    """The repeated transformer blocks of a Hugging Face causal LM (the FSDP sharding units)."""
+    for path in ("model.layers", "transformer.h", "model.decoder.layers"):
+        node = model
+        for attr in path.split("."):
+            node = getattr(node, attr, None)
+            if node is None:
+                break
+        if isinstance(node, torch.nn.ModuleList):
+            return list(node)
+    raise ValueError(f"cannot find the decoder layers of {type(model).__name__} to shard with FSDP")
+
+
+def wrap(model, dist_info: Dist, strategy: str):
+    """Replicate (DDP) or shard (FSDP2: each decoder layer, then the root) across processes."""
+    if dist_info.world == 1:
+        return model
+    if strategy == "ddp":
+        ids = [dist_info.local_rank] if dist_info.device.type == "cuda" else None
+        return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    from torch.distributed.fsdp import fully_shard
+
+    for layer in decoder_layers(model):
+        fully_shard(layer)
+    fully_shard(model)
+    return model
+
+
 def no_sync(model, skip: bool):
-    """DDP: skip the gradient all-reduce on all but the last micro-batch of a step."""
-    return model.no_sync() if skip and hasattr(model, "no_sync") else nullcontext()
+    """Skip the gradient reduction on all but the last micro-batch of a step."""
+    if skip and hasattr(model, "no_sync"):  # DDP
+        return model.no_sync()
+    if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
+        model.set_requires_gradient_sync(not skip)
+    return nullcontext()
+
+
+def is_sharded(model) -> bool:
+    return hasattr(model, "set_requires_gradient_sync")
 
 
 def shutdown() -> None:

@@ -32,7 +32,7 @@ from mutorbench.train.build import (
 )
 from mutorbench.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from mutorbench.train.config import RunConfig, config_tree
-from mutorbench.train.distributed import init_distributed, no_sync
+from mutorbench.train.distributed import init_distributed, is_sharded, no_sync, wrap
 from mutorbench.train.sampler import OrderSampler, chain_hash
 
 LOWER_IS_BETTER = {"fid"}
@@ -107,8 +107,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                        micro_batch=b.micro_batch_size, accumulation=b.grad_accumulation,
                        world_size=dist.world, warmup_fraction=cfg.optim.warmup_fraction,
                        regular_tokens_of_step=lambda s: int(lengths[sampler.global_batch_at(s)].sum()))
+    trained = wrap(model, dist, cfg.parallel)  # FSDP shards in place: optimizer comes after
     optimizer, scheduler = build_optimizer(model, cfg.optim, plan)
-
     ckpt_path = run_dir / "checkpoint.pt"
     state = TrainState()
     if ckpt_path.exists():
@@ -118,10 +118,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         _truncate_log(log_path, state.step)
-    trained = model
-    if dist.world > 1:
-        trained = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[dist.local_rank] if dist.device.type == "cuda" else None)
+    # a sharded model's forward is collective: every process generates, rank 0 records
+    evaluating = dist.is_main or is_sharded(model)
 
     evaluator = build_evaluator(task, cfg.eval, getattr(method, "prefix_attention", "bidirectional"))
     suppress = list(getattr(getattr(method, "state", None), "token_ids", []) or [])
@@ -157,7 +155,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                  for n, v in zip(names, dist.all_sum([numerators[n] for n in names]))}
         total_loss = sum(weights[n] * parts[n] for n in names)
         clip = cfg.optim.grad_clip if cfg.optim.grad_clip is not None else float("inf")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), clip))
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        grad_norm = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
         lr = scheduler.get_last_lr()[0]
         optimizer.step()
         scheduler.step()
@@ -184,19 +183,19 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
 
         epoch_end = state.step % plan.steps_per_epoch == 0 or state.step == plan.total_steps
         periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
-        if epoch_end:
+        if epoch_end and evaluating:
+            model.eval()
+            values = evaluator(model, tokenizer, cfg.eval.split, suppress_ids=suppress)
+            model.train()
             if dist.is_main:
-                model.eval()
-                values = evaluator(model, tokenizer, cfg.eval.split, suppress_ids=suppress)
-                model.train()
                 state.checkpoints.append({"step": state.step,
                                           "epoch": state.step / plan.steps_per_epoch,
                                           "split": cfg.eval.split, "values": values})
                 bar.write(f"step {state.step} (epoch {state.step / plan.steps_per_epoch:.2f}): "
                           + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
-        if (epoch_end or periodic) and dist.is_main:
+        if epoch_end or periodic:
             save_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                            state=state, config=tree)
+                            state=state, config=tree, write=dist.is_main)
         dist.barrier()
         if stop_after_steps is not None and state.step >= stop_after_steps:
             bar.close()
