@@ -1,0 +1,58 @@
+"""The seams (protocols), the length filter, and the named precision modes."""
+
+import math
+
+import pytest
+
+from mutorbench.examples import tokenize_example
+from mutorbench.methods.mutor import MuToR
+from mutorbench.methods.ntp import NextToken
+from mutorbench.models.tokenizer import train_bpe_tokenizer
+from mutorbench.protocols import Evaluator, Method, Task
+from mutorbench.results import load_result
+from mutorbench.tasks.arith import ArithTask, ExactMatchEvaluator, final_answer
+from mutorbench.tasks.base import tokenize_split
+from mutorbench.train.loop import train
+from tests.runs import log_of, tiny_run
+
+
+def test_components_satisfy_the_protocols():
+    task = ArithTask(train_examples=8, eval_examples=2)
+    assert isinstance(task, Task)
+    assert isinstance(NextToken(), Method) and isinstance(MuToR(), Method)
+    assert isinstance(ExactMatchEvaluator(task), Evaluator)
+
+
+def test_length_filter_applies_once_on_the_register_free_length():
+    task = ArithTask(train_examples=40, eval_examples=2)
+    tok = train_bpe_tokenizer(task.tokenizer_corpus(), 300)
+    full, _ = tokenize_split(task, "train", tok, max_length=10_000)
+    lengths = sorted(len(e.prompt_ids) + len(e.answer_ids) for e in full)
+    cut = lengths[len(lengths) // 2]
+    kept, counts = tokenize_split(task, "train", tok, max_length=cut)
+    assert counts == {"split": "train", "total": 40, "kept": len(kept),
+                      "dropped_too_long": 40 - len(kept)}
+    assert all(len(e.prompt_ids) + len(e.answer_ids) <= cut for e in kept)
+    assert 0 < len(kept) < 40
+    assert [e.index for e in kept] == list(range(len(kept)))  # dense indices for the sampler
+    with pytest.raises(ValueError, match="no example fits"):
+        tokenize_split(task, "train", tok, max_length=3)
+
+
+def test_tokenization_follows_the_paper_recipe():
+    tok = train_bpe_tokenizer(["Question: a?\n\nAnswer: 1"] * 20, 280)
+    ex = tokenize_example(tok, "Question: a?\n\nAnswer:", " 1", index=0)
+    assert ex.prompt_ids[0] == tok.bos_token_id  # the tokenizer's own BOS handling
+    assert ex.answer_ids[-1] == tok.eos_token_id  # EOS appended to the answer text
+    assert list(ex.prompt_ids + ex.answer_ids) == tok("Question: a?\n\nAnswer: 1</s>")["input_ids"]
+    assert final_answer("x = 3.\n#### 12") == "12" and final_answer("no answer") is None
+
+
+@pytest.mark.parametrize("precision", ["bf16", "bf16-autocast"])
+def test_precision_modes_train_and_are_recorded(tmp_path, precision):
+    path = train(tiny_run(tmp_path, "mutor", f"precision={precision}", "budget.amount=1"),
+                 progress=False)
+    r = load_result(path)
+    assert r.config["precision"] == precision
+    losses = [s["loss"] for s in log_of(path)]
+    assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]
