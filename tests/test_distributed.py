@@ -63,9 +63,11 @@ def test_killed_run_leaves_no_result(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert (run_dir / "checkpoint.pt").exists()
     assert not (run_dir / "result.json").exists()
-    assert not list(run_dir.glob("*.tmp"))
+    import torch
+
+    # the last complete checkpoint is intact even if the kill hit a save (that leaves only a .tmp)
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["state"]["step"] >= 2
 
 
 def test_sharded_run_killed_and_resumed_matches_one_process(tmp_path):

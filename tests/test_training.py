@@ -74,7 +74,9 @@ def test_resume_mid_epoch_matches_uninterrupted_run(arms, tmp_path, method):
     run_dir = tmp_path / f"{method}-seed0"
     assert not (run_dir / "result.json").exists()  # an unfinished run leaves no result
     assert (run_dir / "checkpoint.pt").exists()
+    (run_dir / "checkpoint.pt.tmp").write_bytes(b"half-written by a killed save")
     resumed = train(cfg, progress=False)
+    assert not list(run_dir.glob("*.tmp"))  # cleaned up on resume
     full = log_of(arms[(method, 0)])
     got = log_of(resumed)
     assert [s["step"] for s in got] == list(range(1, 25))

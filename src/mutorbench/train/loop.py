@@ -118,6 +118,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         _truncate_log(log_path, state.step)
+        for stale in run_dir.glob("*.tmp"):  # half-written files of a killed run
+            stale.unlink()
     # a sharded model's forward is collective: every process generates, rank 0 records
     evaluating = dist.is_main or is_sharded(model)
 
