@@ -4,13 +4,14 @@ import math
 
 import pytest
 
+from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
 from mutorbench.examples import tokenize_example
 from mutorbench.methods.mutor import MuToR
 from mutorbench.methods.ntp import NextToken
 from mutorbench.models.tokenizer import train_bpe_tokenizer
 from mutorbench.protocols import Evaluator, Method, Task
 from mutorbench.results import load_result
-from mutorbench.tasks.arith import ArithTask, ExactMatchEvaluator, final_answer
+from mutorbench.tasks.arith import ArithTask, final_answer
 from mutorbench.tasks.base import tokenize_split
 from mutorbench.train.loop import train
 from tests.runs import log_of, tiny_run
@@ -20,7 +21,7 @@ def test_components_satisfy_the_protocols():
     task = ArithTask(train_examples=8, eval_examples=2)
     assert isinstance(task, Task)
     assert isinstance(NextToken(), Method) and isinstance(MuToR(), Method)
-    assert isinstance(ExactMatchEvaluator(task), Evaluator)
+    assert isinstance(GenerationEvaluator(task, get_scorer("arith")), Evaluator)
 
 
 def test_length_filter_applies_once_on_the_register_free_length():

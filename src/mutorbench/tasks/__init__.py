@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from mutorbench.tasks.arith import ArithTask, ExactMatchEvaluator
+from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
+from mutorbench.tasks.arith import ArithTask
+from mutorbench.tasks.gsm8k import GSM8KTask
+from mutorbench.tasks.jsonl import JsonlTask
 
-TASKS = {"arith": ArithTask}
+TASKS = ("arith", "gsm8k", "jsonl")
 
 
 def build_task(cfg):
-    if cfg.name not in TASKS:
-        raise ValueError(f"unknown task {cfg.name!r}; available: {', '.join(sorted(TASKS))}")
-    return TASKS[cfg.name](data_seed=cfg.data_seed, train_examples=cfg.train_examples,
-                           eval_examples=cfg.eval_examples)
+    if cfg.name == "arith":
+        task = ArithTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
+                         eval_examples=cfg.eval_examples)
+    elif cfg.name == "gsm8k":
+        task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision)
+    elif cfg.name == "jsonl":
+        task = JsonlTask(local_path=cfg.local_path)
+    else:
+        raise ValueError(f"unknown task {cfg.name!r}; available: {', '.join(TASKS)}")
+    if cfg.metric:
+        get_scorer(cfg.metric)  # fail before any work on an unknown metric
+        task.metric = cfg.metric
+    return task
 
 
 def build_evaluator(task, eval_cfg, prefix_attention: str):
-    return ExactMatchEvaluator(task, max_new_tokens=eval_cfg.max_new_tokens,
+    return GenerationEvaluator(task, get_scorer(task.metric), max_new_tokens=eval_cfg.max_new_tokens,
                                batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention)

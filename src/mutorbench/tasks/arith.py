@@ -1,16 +1,13 @@
 """`arith`: generated GSM8K-style two-step word problems (tiny scale; deterministic, offline).
 
 Prompt template is the paper's math template, ``"Question: {q}\\n\\nAnswer:"``, and the answer is a
-worked solution ending in ``#### N``; the metric is exact match on N.
+worked solution ending in ``#### N``; the metric (``arith``) is exact match on N.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-from mutorbench.evaluation.generation import greedy_generate
 
 NAMES = ["Tom", "Ana", "Li", "Sam", "Mia", "Omar", "Zoe", "Ravi"]
 ITEMS = ["apples", "pens", "cards", "books", "coins", "shells"]
@@ -37,6 +34,7 @@ class ArithTask:
     train_examples: int = 2000
     eval_examples: int = 128
     name: str = "arith"
+    metric: str = "arith"
 
     def sources(self) -> dict:
         return {"generator": "mutorbench.tasks.arith", "data_seed": self.data_seed,
@@ -56,28 +54,3 @@ class ArithTask:
 
     def tokenizer_corpus(self) -> list[str]:
         return [p + a for p, a in self.texts("train")]
-
-
-@dataclass
-class ExactMatchEvaluator:
-    """Greedy generation with the bidirectional prefill; exact match of the '#### N' answer."""
-
-    task: ArithTask
-    max_new_tokens: int = 40
-    batch_size: int = 32
-    prefix_attention: str = "bidirectional"
-
-    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = ()) -> dict:
-        pairs = self.task.texts(split)
-        prompts = [tokenizer(p)["input_ids"] for p, _ in pairs]
-        correct = 0
-        for s in range(0, len(prompts), self.batch_size):
-            outs = greedy_generate(model, prompts[s:s + self.batch_size],
-                                   max_new_tokens=self.max_new_tokens,
-                                   eos_id=tokenizer.eos_token_id, pad_id=tokenizer.pad_token_id,
-                                   prefix_attention=self.prefix_attention,
-                                   suppress_ids=suppress_ids)
-            for out, (_, answer) in zip(outs, pairs[s:s + self.batch_size]):
-                got = final_answer(tokenizer.decode(out, skip_special_tokens=True))
-                correct += got is not None and got == final_answer(answer)
-        return {"accuracy": 100.0 * correct / len(pairs)}

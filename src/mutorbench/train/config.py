@@ -42,6 +42,9 @@ class TaskConfig(_Strict):
     train_examples: PositiveInt = 2000
     eval_examples: PositiveInt = 128
     max_length: PositiveInt = 512  # register-free prompt + answer tokens; longer examples dropped
+    local_path: str | None = None  # a local copy of the dataset (no hub access needed)
+    revision: str | None = None  # hub dataset revision
+    metric: str | None = None  # override the task's metric (arith, gsm8k, math, aqua, exact, rouge)
 
 
 class NtpConfig(_Strict):

@@ -1,0 +1,53 @@
+"""A custom task from JSONL files: ``{split}.jsonl`` with ``prompt`` and ``answer`` fields.
+
+The prompt is used as written (bring your own template); the answer is the training target and the
+evaluation reference, scored by the configured metric (``exact``, ``gsm8k``, ``math``, ``aqua``,
+``rouge``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class JsonlTask:
+    local_path: str | None = None
+    metric: str = "exact"
+    name: str = "jsonl"
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def sources(self) -> dict:
+        return {"local_path": self.local_path, "format": "jsonl {prompt, answer}"}
+
+    def texts(self, split: str) -> list[tuple[str, str]]:
+        if split in self._cache:
+            return self._cache[split]
+        if not self.local_path:
+            raise ValueError("task jsonl needs task.local_path: a folder with train.jsonl/test.jsonl")
+        path = Path(self.local_path) / f"{split}.jsonl"
+        if not path.is_file():
+            raise ValueError(f"task jsonl: {path} not found")
+        pairs = []
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("prompt"), str) \
+                    or not isinstance(row.get("answer"), str):
+                raise ValueError(f"{path}:{n}: needs string fields 'prompt' and 'answer'")
+            if not row["answer"].strip():
+                raise ValueError(f"{path}:{n}: empty answer")
+            pairs.append((row["prompt"], row["answer"]))
+        if not pairs:
+            raise ValueError(f"{path}: no examples")
+        self._cache[split] = pairs
+        return pairs
+
+    def tokenizer_corpus(self) -> list[str]:
+        return [p + a for p, a in self.texts("train")]

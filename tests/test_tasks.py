@@ -1,0 +1,91 @@
+"""Real-data tasks: hub loading fails clearly offline, local copies work end to end, custom JSONL."""
+
+import json
+
+import pytest
+
+from mutorbench.cli import main
+from mutorbench.results import load_result
+from mutorbench.tasks.gsm8k import GSM8KTask
+from mutorbench.tasks.jsonl import JsonlTask
+from mutorbench.train.loop import train
+from tests.runs import tiny_run
+
+GSM_ROWS = [
+    {"question": f"Tom has {a} apples and gets {b} more. How many apples does he have?",
+     "answer": f"He has {a} + {b} = <<{a}+{b}={a + b}>>{a + b} apples.\n#### {a + b}"}
+    for a in range(1, 9) for b in range(1, 7)
+]
+
+
+def write_jsonl(path, rows):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.fixture
+def gsm8k_copy(tmp_path):
+    """A small local copy in the hub's file layout (question/answer columns)."""
+    root = tmp_path / "gsm8k"
+    write_jsonl(root / "main" / "train.jsonl", GSM_ROWS[:40])
+    write_jsonl(root / "main" / "test.jsonl", GSM_ROWS[40:])
+    return root
+
+
+def test_gsm8k_offline_without_a_copy_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(ValueError, match="cannot load dataset 'openai/gsm8k' \\(main\\) split 'train'"):
+        GSM8KTask().texts("train")
+    code = main(["train", "--set", "task.name=gsm8k", "--set", f"output_dir={tmp_path / 'o'}"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--set task.local_path=DIR" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_gsm8k_template_and_local_copy_end_to_end(tmp_path, gsm8k_copy):
+    task = GSM8KTask(local_path=str(gsm8k_copy))
+    prompt, answer = task.texts("train")[0]
+    assert prompt == f"Question: {GSM_ROWS[0]['question']}\n\nAnswer:"
+    assert answer == " " + GSM_ROWS[0]["answer"]
+    assert len(task.texts("test")) == 8
+    path = train(tiny_run(tmp_path / "runs", "mutor", "task.name=gsm8k",
+                          f"task.local_path={gsm8k_copy}", "budget.amount=1"), progress=False)
+    r = load_result(path)
+    assert r.data.sources["dataset"] == "openai/gsm8k"
+    assert r.data.counts["train"]["kept"] == 40
+    assert 0.0 <= r.metrics.selected.values["accuracy"] <= 100.0
+
+
+def test_custom_jsonl_task_end_to_end(tmp_path):
+    rows = [{"prompt": f"Reverse {w}:", "answer": " " + w[::-1]}
+            for w in ["abc", "tree", "stone", "river", "cloud", "light", "sand", "wind"] * 5]
+    write_jsonl(tmp_path / "data" / "train.jsonl", rows)
+    write_jsonl(tmp_path / "data" / "test.jsonl", rows[:4])
+    path = train(tiny_run(tmp_path / "runs", "ntp", "task.name=jsonl",
+                          f"task.local_path={tmp_path / 'data'}", "task.metric=exact",
+                          "budget.amount=1"), progress=False)
+    r = load_result(path)
+    assert r.data.task == "jsonl" and set(r.metrics.selected.values) == {"accuracy"}
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ('{"prompt": "a", "answer": "b"}\n{bad json\n', "test.jsonl:2: not valid JSON"),
+        ('{"prompt": "a"}\n', "needs string fields 'prompt' and 'answer'"),
+        ('{"prompt": "a", "answer": "  "}\n', "test.jsonl:1: empty answer"),
+        ("\n", "no examples"),
+    ],
+)
+def test_jsonl_bad_files(tmp_path, content, message):
+    (tmp_path / "test.jsonl").write_text(content)
+    with pytest.raises(ValueError, match=message):
+        JsonlTask(local_path=str(tmp_path)).texts("test")
+
+
+def test_jsonl_missing_path_and_unknown_metric(tmp_path, capsys):
+    with pytest.raises(ValueError, match="needs task.local_path"):
+        JsonlTask().texts("train")
+    with pytest.raises(ValueError, match="train.jsonl not found"):
+        JsonlTask(local_path=str(tmp_path)).texts("train")
+    assert main(["train", "--set", "task.metric=bleu", "--set", f"output_dir={tmp_path}/o"]) == 2
+    assert "unknown metric 'bleu'" in capsys.readouterr().err
