@@ -89,3 +89,46 @@ def test_jsonl_missing_path_and_unknown_metric(tmp_path, capsys):
         JsonlTask(local_path=str(tmp_path)).texts("train")
     assert main(["train", "--set", "task.metric=bleu", "--set", f"output_dir={tmp_path}/o"]) == 2
     assert "unknown metric 'bleu'" in capsys.readouterr().err
+
+
+def test_openmath_splits_follow_the_paper(tmp_path):
+    from mutorbench.tasks.openmath import OneMGSM, OneMMATH
+
+    rows = [{"problem": f"p{i}", "generated_solution": f"s{i} \\boxed{{{i}}}", "problem_source": src}
+            for i, src in enumerate(["gsm8k", "augmented_gsm8k", "math", "augmented_math",
+                                     "gsm8k", "other"])]
+    write_jsonl(tmp_path / "train_1M.jsonl", rows)
+    write_jsonl(tmp_path / "test.jsonl", [{"question": "q", "answer": "a\n#### 3",
+                                           "problem": "mp", "solution": "x", "unique_id": "u"}])
+    gsm = OneMGSM(local_path=str(tmp_path))
+    assert [p for p, _ in gsm.texts("train")] == ["Question: p0\n\nAnswer:",
+                                                   "Question: p1\n\nAnswer:",
+                                                   "Question: p4\n\nAnswer:"]
+    assert gsm.texts("train")[0][1] == " s0 \\boxed{0}"
+    assert gsm.texts("test") == [("Question: q\n\nAnswer:", " a\n#### 3")]
+    assert gsm.metric == "gsm8k_boxed"
+    math = OneMMATH(local_path=str(tmp_path))
+    assert sorted(p for p, _ in math.texts("train")) == ["Question: p2\n\nAnswer:",
+                                                         "Question: p3\n\nAnswer:"]
+    assert math.metric == "math"
+
+
+def test_math500_aqua_and_summarization_templates(tmp_path):
+    from mutorbench.tasks.aqua import AquaTask
+    from mutorbench.tasks.math500 import MATH500Task
+    from mutorbench.tasks.summarization import SAMSumTask
+
+    write_jsonl(tmp_path / "m" / "test.jsonl", [{"problem": "Find x.", "answer": "\\frac{1}{2}"}])
+    assert MATH500Task(local_path=str(tmp_path / "m")).texts("test") == [
+        ("Question: Find x.\n\nAnswer:", "\\frac{1}{2}")]
+    write_jsonl(tmp_path / "a" / "train.jsonl", [{
+        "question": "2+2?", "options": ["A)3", "B)4", "C)5", "D)6", "E)7"],
+        "rationale": "2+2=4", "correct": "B"}])
+    assert AquaTask(local_path=str(tmp_path / "a")).texts("train") == [
+        ("Question: 2+2?\nOptions: A)3 B)4 C)5 D)6 E)7\n\nAnswer:", " 2+2=4\n#### B")]
+    write_jsonl(tmp_path / "s" / "validation.jsonl",
+                [{"id": "1", "dialogue": "A: hi\nB: hello", "summary": "They greet. "}])
+    assert SAMSumTask(local_path=str(tmp_path / "s")).texts("validation") == [
+        ("Dialogue:\nA: hi\nB: hello\n\nSummary:", " They greet.")]
+    with pytest.raises(ValueError, match="has splits train, validation, test, not 'dev'"):
+        SAMSumTask(local_path=str(tmp_path / "s")).texts("dev")

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
+from mutorbench.tasks.aqua import AquaTask
 from mutorbench.tasks.arith import ArithTask
 from mutorbench.tasks.gsm8k import GSM8KTask
 from mutorbench.tasks.jsonl import JsonlTask
+from mutorbench.tasks.math500 import MATH500Task
+from mutorbench.tasks.openmath import OneMGSM, OneMMATH, TwoMGSM
+from mutorbench.tasks.summarization import DialogSumTask, SAMSumTask
 
-TASKS = ("arith", "gsm8k", "jsonl")
+HF_TASKS = {t.name: t for t in (OneMGSM, TwoMGSM, OneMMATH, MATH500Task, AquaTask, SAMSumTask,
+                                DialogSumTask)}
+TASKS = ("arith", "gsm8k", "jsonl", *HF_TASKS)
 
 
 def build_task(cfg):
@@ -18,6 +24,8 @@ def build_task(cfg):
         task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision)
     elif cfg.name == "jsonl":
         task = JsonlTask(local_path=cfg.local_path)
+    elif cfg.name in HF_TASKS:
+        task = HF_TASKS[cfg.name](local_path=cfg.local_path, revision=cfg.revision)
     else:
         raise ValueError(f"unknown task {cfg.name!r}; available: {', '.join(TASKS)}")
     if cfg.metric:

@@ -41,3 +41,48 @@ def load_split(dataset_id: str, split: str, *, config: str | None = None,
             f"{str(err).splitlines()[0][:160]}. Without hub access, download it elsewhere and "
             "point --set task.local_path=DIR at the copy"
         ) from None
+
+
+class HFTask:
+    """A (prompt, answer) task over hub datasets; subclasses give ids, splits and the template.
+
+    ``split_sources`` maps our split names (train/validation/test) to (dataset id, config, hub split),
+    since some tasks train on one dataset and test on another (OpenMathInstruct-2 -> GSM8K/MATH500).
+    """
+
+    name = "hf"
+    metric = "exact"
+    split_sources: dict[str, tuple[str, str | None, str]] = {}
+
+    def __init__(self, local_path: str | None = None, revision: str | None = None):
+        # local_path: one folder holding every split this task reads, as files named after the
+        # hub split (e.g. train_1M.jsonl and test.jsonl for 1M-GSM), or a save_to_disk folder.
+        self.local_path, self.revision = local_path, revision
+        self._cache: dict[str, list[tuple[str, str]]] = {}
+
+    def sources(self) -> dict:
+        return {"datasets": {s: {"id": d, "config": c, "split": h}
+                             for s, (d, c, h) in self.split_sources.items()},
+                "revision": self.revision, "local_path": self.local_path}
+
+    def prepare(self, ds, split: str):
+        """Filter/select rows of a loaded split (identity by default)."""
+        return ds
+
+    def pair(self, row: dict, split: str) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def texts(self, split: str) -> list[tuple[str, str]]:
+        if split not in self._cache:
+            if split not in self.split_sources:
+                raise ValueError(f"task {self.name!r} has splits {', '.join(self.split_sources)}, "
+                                 f"not {split!r}")
+            dataset_id, config, hub_split = self.split_sources[split]
+            ds = load_split(dataset_id, hub_split, config=config, revision=self.revision,
+                            local_path=self.local_path)
+            ds = self.prepare(ds, split)
+            self._cache[split] = [self.pair(row, split) for row in ds]
+        return self._cache[split]
+
+    def tokenizer_corpus(self) -> list[str]:
+        return [p + a for p, a in self.texts("train")]
