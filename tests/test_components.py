@@ -57,3 +57,29 @@ def test_precision_modes_train_and_are_recorded(tmp_path, precision):
     assert r.config["precision"] == precision
     losses = [s["loss"] for s in log_of(path)]
     assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]
+
+
+def test_generation_log_recomputes_the_metric(tmp_path):
+    import json
+
+    from mutorbench.models.tiny import build_model, tiny_config
+
+    task = ArithTask(train_examples=8, eval_examples=4)
+    tok = train_bpe_tokenizer(task.tokenizer_corpus(), 300)
+    model = build_model(tiny_config("llama", len(tok), pad_token_id=tok.pad_token_id), seed=0)
+    prompts = [p for p, _ in task.texts("test")]
+
+    class Stub:  # references: the model's own outputs for two prompts, junk for the others
+        def texts(self, split):
+            return list(zip(prompts, refs))
+
+    refs = ["x"] * 4
+    first = GenerationEvaluator(Stub(), get_scorer("exact"), max_new_tokens=6)
+    first(model, tok, "test", log_path=tmp_path / "a.jsonl")
+    outputs = [json.loads(line)["completion"] for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    refs = outputs[:2] + ["junk", "junk"]
+    metrics = first(model, tok, "test", log_path=tmp_path / "b.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert metrics == {"accuracy": 50.0}
+    assert [r["correct"] for r in rows] == [True, True, False, False]
+    assert [r["index"] for r in rows] == [0, 1, 2, 3] and rows[0]["reference"] == outputs[0]

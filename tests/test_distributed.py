@@ -33,7 +33,9 @@ def test_two_processes_match_one_process(tmp_path, method, parallel):
     proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = tmp_path / "two" / f"{method}-seed0"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoint.pt", "log.jsonl", "result.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "checkpoint.pt", "generations", "log.jsonl", "result.json"]
+    assert len(list((run_dir / "generations").iterdir())) == 2  # one per epoch end, no duplicates
     two, one = log_of(run_dir / "result.json"), log_of(single)
     assert [s["step"] for s in two] == list(range(1, 25))  # one writer: no duplicated lines
     assert max(abs(a["loss"] - b["loss"]) for a, b in zip(two, one)) <= 1e-4

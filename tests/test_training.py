@@ -94,3 +94,14 @@ def test_result_json_is_plain_json(arms):
     data = json.loads(arms[("ntp", 0)].read_text())
     assert data["schema_version"] == 1 and data["status"] == "complete"
     assert list(data)[:4] == ["schema_version", "table", "cell", "scale"]
+
+
+def test_generations_are_logged_and_metrics_recompute_from_them(arms):
+    run_dir = arms[("mutor", 0)].parent
+    r = load_result(arms[("mutor", 0)])
+    for cp in r.metrics.checkpoints:
+        path = run_dir / "generations" / f"step{cp.step:07d}-test.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        assert len(rows) == 4 and {"prompt", "completion", "reference", "extracted",
+                                   "correct"} <= set(rows[0])
+        assert 100.0 * sum(x["correct"] for x in rows) / len(rows) == cp.values["accuracy"]

@@ -56,4 +56,5 @@ class Method(Protocol):
 class Evaluator(Protocol):
     """Scores a model on a split; returns fixed metric names (percent where the paper uses percent)."""
 
-    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int]) -> dict: ...
+    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int],
+                 log_path=None) -> dict: ...

@@ -56,6 +56,12 @@ def boxed_contents(text: str) -> list[str]:
     return found
 
 
+def extract_hash_number(text: str) -> str | None:
+    """The first ``#### N`` capture of a completion, as written (None when absent)."""
+    m = _HASH_NUMBER.search(text or "")
+    return m.group(1) if m else None
+
+
 def gsm8k_reference_number(reference_answer: str) -> Decimal:
     """N from a GSM8K answer field ('... #### N'), or a bare number."""
     if not reference_answer or not reference_answer.strip():

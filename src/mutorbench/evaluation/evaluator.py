@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from mutorbench.evaluation.answers import is_correct_aqua, is_correct_gsm8k, is_correct_math
+from mutorbench.evaluation.answers import (
+    aqua_choice,
+    boxed_contents,
+    extract_hash_number,
+    is_correct_aqua,
+    is_correct_gsm8k,
+    is_correct_math,
+)
 from mutorbench.evaluation.generation import greedy_generate
 from mutorbench.evaluation.rouge import compute_rouge
 
-Scorer = Callable[[list[str], list[str]], dict]
+# A scorer returns the split's metrics and one record per example (the extracted answer and its
+# verdict, or per-example scores) so that metrics can be recomputed from the logged generations.
+Scorer = Callable[[list[str], list[str]], tuple[dict, list[dict]]]
 
 
 def _final_answers_match(completion: str, reference: str) -> bool:
@@ -19,24 +30,47 @@ def _final_answers_match(completion: str, reference: str) -> bool:
     return got is not None and got == final_answer(reference)
 
 
-def accuracy_scorer(check: Callable[[str, str], bool]) -> Scorer:
-    def score(completions: list[str], references: list[str]) -> dict:
-        correct = sum(bool(check(c, r)) for c, r in zip(completions, references))
-        return {"accuracy": 100.0 * correct / len(references)}
+def accuracy_scorer(check: Callable[[str, str], bool], extract: Callable[[str], object]) -> Scorer:
+    def score(completions: list[str], references: list[str]):
+        details = [{"extracted": extract(c), "correct": bool(check(c, r))}
+                   for c, r in zip(completions, references)]
+        correct = sum(d["correct"] for d in details)
+        return {"accuracy": 100.0 * correct / len(references)}, details
     return score
 
 
-def rouge_scorer(completions: list[str], references: list[str]) -> dict:
-    return compute_rouge([c.strip() for c in completions], [r.strip() for r in references])
+def rouge_scorer(completions: list[str], references: list[str]):
+    preds, refs = [c.strip() for c in completions], [r.strip() for r in references]
+    details = [compute_rouge([p], [r]) for p, r in zip(preds, refs)]
+    return compute_rouge(preds, refs), details
+
+
+def _first_box(text: str) -> str | None:
+    boxes = boxed_contents(text)
+    return boxes[0] if boxes else None
+
+
+def _last_box(text: str) -> str | None:
+    boxes = boxed_contents(text)
+    return boxes[-1] if boxes else None
+
+
+def _arith_extract(text: str):
+    from mutorbench.tasks.arith import final_answer
+
+    return final_answer(text)
 
 
 SCORERS: dict[str, Scorer] = {
-    "gsm8k": accuracy_scorer(lambda c, r: is_correct_gsm8k(c, r, answer_format="####")),
-    "gsm8k_boxed": accuracy_scorer(lambda c, r: is_correct_gsm8k(c, r, answer_format="boxed")),
-    "math": accuracy_scorer(is_correct_math),
-    "aqua": accuracy_scorer(lambda c, r: is_correct_aqua(c, r.strip().split("####")[-1])),
-    "exact": accuracy_scorer(lambda c, r: c.strip() == r.strip()),
-    "arith": accuracy_scorer(_final_answers_match),
+    "gsm8k": accuracy_scorer(lambda c, r: is_correct_gsm8k(c, r, answer_format="####"),
+                             extract_hash_number),
+    "gsm8k_boxed": accuracy_scorer(lambda c, r: is_correct_gsm8k(c, r, answer_format="boxed"),
+                                   _first_box),
+    "math": accuracy_scorer(is_correct_math, _last_box),
+    "aqua": accuracy_scorer(lambda c, r: is_correct_aqua(c, r.strip().split("####")[-1]),
+                            aqua_choice),
+    "exact": accuracy_scorer(lambda c, r: c.strip() == r.strip(), str.strip),
+    "arith": accuracy_scorer(_final_answers_match, _arith_extract),
     "rouge": rouge_scorer,
 }
 
@@ -55,7 +89,9 @@ class GenerationEvaluator:
     batch_size: int = 32
     prefix_attention: str = "bidirectional"
 
-    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = ()) -> dict:
+    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
+                 log_path: str | Path | None = None) -> dict:
+        """Metrics of ``split``; with ``log_path``, one JSONL line per example is written there."""
         pairs = self.task.texts(split)
         prompts = [tokenizer(p)["input_ids"] for p, _ in pairs]
         completions: list[str] = []
@@ -66,4 +102,13 @@ class GenerationEvaluator:
                                    prefix_attention=self.prefix_attention,
                                    suppress_ids=suppress_ids)
             completions += [tokenizer.decode(o, skip_special_tokens=True) for o in outs]
-        return self.score(completions, [a for _, a in pairs])
+        references = [a for _, a in pairs]
+        metrics, details = self.score(completions, references)
+        if log_path is not None:
+            log_path = Path(log_path)
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with log_path.open("w") as f:
+                for i, ((prompt, ref), comp, det) in enumerate(zip(pairs, completions, details)):
+                    f.write(json.dumps({"index": i, "prompt": prompt, "completion": comp,
+                                        "reference": ref, **det}) + "\n")
+        return metrics

@@ -187,7 +187,10 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
         periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
         if epoch_end and evaluating:
             model.eval()
-            values = evaluator(model, tokenizer, cfg.eval.split, suppress_ids=suppress)
+            gen_log = (run_dir / "generations" / f"step{state.step:07d}-{cfg.eval.split}.jsonl"
+                       if dist.is_main else None)
+            values = evaluator(model, tokenizer, cfg.eval.split, suppress_ids=suppress,
+                               log_path=gen_log)
             model.train()
             if dist.is_main:
                 state.checkpoints.append({"step": state.step,
