@@ -26,6 +26,20 @@ def _train(args) -> int:
     return 0
 
 
+def _eval(args) -> int:
+    from mutorbench.train.config import load_config
+
+    sets = ["model.source=pretrained", f"model.name_or_path={args.model}",
+            f"task.name={args.task}", *(args.set or [])]
+    if args.revision:
+        sets.append(f"model.revision={args.revision}")
+    cfg = load_config(args.config, sets)
+    from mutorbench.evaluation.run_eval import evaluate_model
+
+    evaluate_model(cfg, prefix_attention=args.prefix_attention)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mutorbench.demo import DemoConfig
 
@@ -44,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override a config key, e.g. --set method.d_max=6 (YAML scalar)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
+
+    ev = sub.add_parser("eval", help="score a model (HF id or local checkpoint) on a task")
+    ev.add_argument("--model", required=True, help="Hugging Face id or local directory")
+    ev.add_argument("--revision", help="model revision on the hub")
+    ev.add_argument("--task", required=True, help="task name, e.g. gsm8k, math500, jsonl")
+    ev.add_argument("--config", help="YAML config for task/eval settings")
+    ev.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a config key, e.g. --set task.local_path=DIR")
+    ev.add_argument("--prefix-attention", default="bidirectional",
+                    choices=["bidirectional", "causal"], help="prompt attention in the prefill")
+    ev.set_defaults(func=_eval)
     return parser
 
 

@@ -46,7 +46,7 @@ class DataRecord(_Strict):
     sources: dict[str, Any]
     counts: dict[str, dict[str, Any]]
     content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
-    order_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    order_hash: str | None = Field(pattern=r"^[0-9a-f]{64}$")  # None: evaluation only
 
 
 Values = dict[str, float]
@@ -93,13 +93,14 @@ class Provenance(_Strict):
 
 class Result(_Strict):
     schema_version: Literal[1]
+    kind: Literal["train", "eval"]
     table: str | None
     cell: dict[str, str] | None
     scale: str
     method: MethodRecord
     seed: int
     config: dict[str, Any]
-    budget: BudgetRecord
+    budget: BudgetRecord | None  # None for an evaluation-only result
     data: DataRecord
     init_weights_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     metrics: Metrics

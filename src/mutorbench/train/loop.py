@@ -213,6 +213,7 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     memory, memory_kind = peak_memory(dist.device)
     data = {
         "schema_version": results.SCHEMA_VERSION,
+        "kind": "train",
         "table": cfg.table, "cell": cfg.cell, "scale": cfg.scale,
         "method": {"id": method.id, "hyperparameters": method.hyperparameters()},
         "seed": cfg.seed, "config": tree,
