@@ -93,7 +93,7 @@ def test_finished_run_is_not_overwritten(arms):
 def test_result_json_is_plain_json(arms):
     data = json.loads(arms[("ntp", 0)].read_text())
     assert data["schema_version"] == 1 and data["status"] == "complete"
-    assert list(data)[:4] == ["schema_version", "table", "cell", "scale"]
+    assert list(data)[:5] == ["schema_version", "kind", "table", "cell", "scale"]
 
 
 def test_generations_are_logged_and_metrics_recompute_from_them(arms):
