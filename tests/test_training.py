@@ -40,7 +40,7 @@ def test_result_records_everything(arms):
     assert r.method.hyperparameters["register_init"]["rule"] == "normal"
     assert [c.epoch for c in r.metrics.checkpoints] == [1.0, 2.0]
     assert set(r.metrics.selected.values) == {"accuracy"}
-    assert r.metrics.selected.rule == "best accuracy on test"
+    assert r.metrics.selected.rule == "best accuracy on test, reported on test"
     assert r.throughput.register_tokens_per_s > 0 and r.throughput.threads >= 1
     assert r.throughput.peak_memory_bytes > 10_000_000
     assert r.provenance.packages["torch"] and r.provenance.start_utc <= r.provenance.end_utc
@@ -105,3 +105,29 @@ def test_generations_are_logged_and_metrics_recompute_from_them(arms):
         assert len(rows) == 4 and {"prompt", "completion", "reference", "extracted",
                                    "correct"} <= set(rows[0])
         assert 100.0 * sum(x["correct"] for x in rows) / len(rows) == cp.values["accuracy"]
+
+
+def test_selection_on_validation_reports_test():
+    from mutorbench.train.loop import select
+
+    cps = [{"step": s, "epoch": s / 10, "split": split, "values": {"rougeL": v}}
+           for s, split, v in [(10, "validation", 30.0), (10, "test", 31.0),
+                               (20, "validation", 35.0), (20, "test", 29.0),
+                               (30, "validation", 33.0), (30, "test", 36.0)]]
+    best = select(cps, "best", "rougeL", "validation", "test")
+    assert best["checkpoint"]["step"] == 20 and best["values"] == {"rougeL": 29.0}
+    assert best["rule"] == "best rougeL on validation, reported on test"
+    assert select(cps, "last", "rougeL", "validation", "test")["values"] == {"rougeL": 36.0}
+    fid = [{"step": s, "epoch": 1.0, "split": "test", "values": {"fid": v}}
+           for s, v in [(1, 7.0), (2, 5.0), (3, 6.0)]]
+    assert select(fid, "best", "fid", "test", "test")["checkpoint"]["step"] == 2  # lower is better
+
+
+def test_training_evaluates_the_selection_and_report_splits(tmp_path):
+    path = train(tiny_run(tmp_path, "ntp", "eval.select_split=validation", "budget.amount=1"),
+                 progress=False)
+    r = load_result(path)
+    assert [(c.step, c.split) for c in r.metrics.checkpoints] == [(12, "validation"), (12, "test")]
+    assert r.metrics.selected.checkpoint.split == "test"
+    assert sorted(p.name for p in (path.parent / "generations").iterdir()) == [
+        "step0000012-test.jsonl", "step0000012-validation.jsonl"]

@@ -35,7 +35,7 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
     if result_path.exists():
         raise ValueError(f"{result_path} exists (choose another --set run_name=...)")
     task = build_task(cfg.task)
-    split = cfg.eval.split
+    split = cfg.eval.report_split
     task.texts(split)  # load (or fail clearly) before the model
     tokenizer = build_tokenizer(cfg, task)
     model = build_base_model(cfg, tokenizer).eval()

@@ -42,15 +42,16 @@ class ArithTask:
 
     def _all(self) -> list[tuple[str, str]]:
         rng = random.Random(self.data_seed)
-        return [make_problem(rng) for _ in range(self.train_examples + self.eval_examples)]
+        return [make_problem(rng) for _ in range(self.train_examples + 2 * self.eval_examples)]
 
     def texts(self, split: str) -> list[tuple[str, str]]:
         problems = self._all()
-        if split == "train":
-            return problems[: self.train_examples]
-        if split == "test":
-            return problems[self.train_examples:]
-        raise ValueError(f"task 'arith' has splits train and test, not {split!r}")
+        n, m = self.train_examples, self.eval_examples
+        splits = {"train": problems[:n], "test": problems[n:n + m],
+                  "validation": problems[n + m:n + 2 * m]}
+        if split not in splits:
+            raise ValueError(f"task 'arith' has splits train, validation and test, not {split!r}")
+        return splits[split]
 
     def tokenizer_corpus(self) -> list[str]:
         return [p + a for p, a in self.texts("train")]

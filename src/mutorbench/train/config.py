@@ -86,8 +86,11 @@ class BudgetConfig(_Strict):
 class EvalConfig(_Strict):
     max_new_tokens: PositiveInt = 40
     batch_size: PositiveInt = 32
-    split: str = "test"
-    selection: Literal["best", "last"] = "best"  # best: the paper's rule for GSM8K/MATH500
+    # The paper: best checkpoint on test for GSM8K/MATH500; best validation ROUGE-L (summarization)
+    # or validation accuracy (AQUA-RAT), reporting test. Both splits are evaluated at every epoch.
+    select_split: str = "test"
+    report_split: str = "test"
+    selection: Literal["best", "last"] = "best"
     metric: str = "accuracy"
 
 

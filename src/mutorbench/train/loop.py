@@ -52,16 +52,22 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def select(checkpoints: list[dict], rule: str, metric: str) -> dict:
-    if not checkpoints:
+def select(checkpoints: list[dict], rule: str, metric: str, select_split: str,
+           report_split: str) -> dict:
+    """Pick a step by ``metric`` on ``select_split`` (or the last step); report ``report_split``."""
+    candidates = [c for c in checkpoints if c["split"] == select_split]
+    if not candidates:
         return {"rule": rule, "checkpoint": None, "values": {}}
     if rule == "last":
-        chosen = checkpoints[-1]
+        chosen = candidates[-1]
+        label = f"last, reported on {report_split}"
     else:
         sign = -1 if metric in LOWER_IS_BETTER else 1
-        chosen = max(checkpoints, key=lambda c: sign * c["values"].get(metric, float("-inf")))
-    return {"rule": f"{rule} {metric} on {chosen['split']}" if rule == "best" else "last",
-            "checkpoint": chosen, "values": dict(chosen["values"])}
+        chosen = max(candidates, key=lambda c: sign * c["values"].get(metric, float("-inf")))
+        label = f"best {metric} on {select_split}, reported on {report_split}"
+    reported = next(c for c in checkpoints
+                    if c["step"] == chosen["step"] and c["split"] == report_split)
+    return {"rule": label, "checkpoint": reported, "values": dict(reported["values"])}
 
 
 def peak_memory(device: torch.device) -> tuple[int, str]:
@@ -187,17 +193,18 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
         periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
         if epoch_end and evaluating:
             model.eval()
-            gen_log = (run_dir / "generations" / f"step{state.step:07d}-{cfg.eval.split}.jsonl"
-                       if dist.is_main else None)
-            values = evaluator(model, tokenizer, cfg.eval.split, suppress_ids=suppress,
-                               log_path=gen_log)
+            for split in dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]):
+                gen_log = (run_dir / "generations" / f"step{state.step:07d}-{split}.jsonl"
+                           if dist.is_main else None)
+                values = evaluator(model, tokenizer, split, suppress_ids=suppress,
+                                   log_path=gen_log)
+                if dist.is_main:
+                    state.checkpoints.append({"step": state.step,
+                                              "epoch": state.step / plan.steps_per_epoch,
+                                              "split": split, "values": values})
+                    bar.write(f"step {state.step} (epoch {state.step / plan.steps_per_epoch:.2f})"
+                              f" {split}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
             model.train()
-            if dist.is_main:
-                state.checkpoints.append({"step": state.step,
-                                          "epoch": state.step / plan.steps_per_epoch,
-                                          "split": cfg.eval.split, "values": values})
-                bar.write(f"step {state.step} (epoch {state.step / plan.steps_per_epoch:.2f}): "
-                          + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
         if epoch_end or periodic:
             save_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
                             state=state, config=tree, write=dist.is_main)
@@ -224,7 +231,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                  "content_hash": content_hash(examples), "order_hash": state.order_hash},
         "init_weights_hash": init_hash,
         "metrics": {"checkpoints": state.checkpoints,
-                    "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric)},
+                    "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric,
+                                       cfg.eval.select_split, cfg.eval.report_split)},
         "throughput": {
             "regular_tokens_per_s": state.regular_tokens / max(state.train_seconds, 1e-9),
             "register_tokens_per_s": state.register_tokens / max(state.train_seconds, 1e-9),
@@ -254,7 +262,7 @@ def _print_summary(data: dict, path: Path) -> None:
           f"{b['regular_tokens']} regular + {b['register_tokens']} register tokens, "
           f"{t['regular_tokens_per_s'] + t['register_tokens_per_s']:.0f} tok/s")
     for cp in m["checkpoints"]:
-        print(f"  step {cp['step']:>6}  epoch {cp['epoch']:.2f}  "
+        print(f"  step {cp['step']:>6}  epoch {cp['epoch']:.2f}  {cp['split']:<10} "
               + ", ".join(f"{k} {v:.2f}" for k, v in cp["values"].items()))
     print(f"  selected ({m['selected']['rule']}): {m['selected']['values']}")
     print(f"  result: {path}")
