@@ -40,6 +40,15 @@ def _eval(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from mutorbench.bench.runner import run_table
+
+    run_table(args.table, scale=args.scale, only=args.only, shard=args.shard, dry_run=args.dry_run,
+              overrides=args.set or [], spec_root=args.specs, output_root=args.results,
+              progress=not args.no_progress)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mutorbench.demo import DemoConfig
 
@@ -69,6 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--prefix-attention", default="bidirectional",
                     choices=["bidirectional", "causal"], help="prompt attention in the prefill")
     ev.set_defaults(func=_eval)
+
+    run = sub.add_parser("run", help="run every cell of a paper table (resumable)")
+    run.add_argument("table", help="table spec name, e.g. table2 (bench/table2.yaml)")
+    run.add_argument("--scale", default="paper", help="scale defined in the spec (default: paper)")
+    run.add_argument("--only", help="glob over cell ids row/column/seedN, e.g. 'mutor/*'")
+    run.add_argument("--shard", help="i/n: run every n-th cell starting at the i-th")
+    run.add_argument("--dry-run", action="store_true", help="list cells and configs, run nothing")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override a key in every cell's config")
+    run.add_argument("--specs", default="bench", help="folder of table specs")
+    run.add_argument("--results", default="results", help="results root folder")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.set_defaults(func=_run)
     return parser
 
 

@@ -90,6 +90,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     tree = config_tree(cfg)
 
     task = build_task(cfg.task)
+    for split in dict.fromkeys(["train", cfg.eval.select_split, cfg.eval.report_split]):
+        task.texts(split)  # data first: a missing dataset fails before any model download
     tokenizer = build_tokenizer(cfg, task)
     examples, counts = tokenize_split(task, "train", tokenizer, cfg.task.max_length)
     model = build_base_model(cfg, tokenizer)

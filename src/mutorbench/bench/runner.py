@@ -1,0 +1,50 @@
+"""`mutor-bench run TABLE`: every cell of a table spec, resumable, shardable, or just listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
+from mutorbench.results import load_result
+from mutorbench.train.config import config_tree
+from mutorbench.train.loop import run_dir_of, train
+
+
+def run_table(table: str, *, scale: str, only: str | None = None, shard: str | None = None,
+              dry_run: bool = False, overrides: list[str] = (), spec_root: str | Path = SPEC_DIR,
+              output_root: str = "results", progress: bool = True) -> list[Path]:
+    spec = load_spec(table, spec_root)
+    cells = expand(spec, scale, overrides=list(overrides), only=only, shard=parse_shard(shard),
+                   output_root=output_root)
+    if dry_run:
+        for cell in cells:
+            print(f"--- {cell.id} [{cell.status}]")
+            if cell.config is not None:
+                print(yaml.safe_dump(config_tree(cell.config), sort_keys=False).rstrip())
+        print(f"{len(cells)} cells ({sum(c.status == 'run' for c in cells)} to run); dry run: "
+              "nothing was run")
+        return []
+    done, ran, not_run = [], 0, 0
+    for n, cell in enumerate(cells, 1):
+        head = f"[{n}/{len(cells)}] {spec.table} {scale} {cell.id}"
+        if cell.config is None:
+            not_run += 1
+            print(f"{head}: not run")
+            continue
+        result = run_dir_of(cell.config) / "result.json"
+        if result.exists():
+            print(f"{head}: finished earlier, skipped")
+        else:
+            print(f"{head}: training")
+            train(cell.config, progress=progress)
+            ran += 1
+        done.append(result)
+    print(f"\n{spec.table} ({scale}): {ran} cells trained, {len(done) - ran} already finished, "
+          f"{not_run} not run")
+    for path in done:
+        r = load_result(path)
+        values = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.selected.values.items())
+        print(f"  {r.cell['row']}/{r.cell['column']}/seed{r.seed}: {values}")
+    return done

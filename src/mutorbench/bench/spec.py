@@ -1,0 +1,145 @@
+"""Table specs (`bench/<table>.yaml`): rows x columns x seeds, expanded into one run config per cell.
+
+A cell's config is the scale's ``base`` merged with the column's overrides (task, eval), then the
+row's (method, model, ...), then the row's per-column overrides (e.g. the paper's per-cell best
+d_max and a), then the seed and bookkeeping. Later layers win; mappings merge key by key.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mutorbench.train.config import RunConfig, parse_config
+from mutorbench.yamlio import apply_override, load_yaml_file
+
+SPEC_DIR = Path("bench")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnSpec(_Strict):
+    id: str
+    overrides: dict[str, Any] = {}
+    paper: dict[str, str] = {}  # our metric name -> the paper table's column id
+
+
+class RowSpec(_Strict):
+    id: str
+    paper_row: str | None = None
+    status: Literal["run", "not_run"] = "run"  # not_run: shown as "not run" in reports
+    reason: str | None = None
+    overrides: dict[str, Any] = {}
+    per_column: dict[str, dict[str, Any] | None] = {}  # None: this row has no such cell
+    scales: dict[str, dict[str, Any]] = {}  # per-scale row overrides, e.g. seeds or model
+
+
+class ScaleSpec(_Strict):
+    seeds: list[int] = Field(min_length=1)
+    base: dict[str, Any] = {}
+    note: str | None = None
+
+
+class TableSpec(_Strict):
+    table: str
+    title: str
+    paper: str
+    rows: list[RowSpec]
+    columns: list[ColumnSpec]
+    scales: dict[str, ScaleSpec]
+
+
+class Cell(BaseModel):
+    id: str  # row/column/seed
+    row: str
+    column: str
+    seed: int
+    status: str
+    config: RunConfig | None  # None for cells that are not run
+
+
+def merge(base: dict, extra: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_spec(table: str, root: str | Path = SPEC_DIR) -> TableSpec:
+    path = Path(root) / f"{table}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(root).glob("*.yaml"))
+        raise ValueError(f"unknown table {table!r}; specs available: {', '.join(known) or 'none'}")
+    try:
+        return TableSpec.model_validate(load_yaml_file(path))
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "top level"
+        raise ValueError(f"{path}: malformed spec at {where}: {first['msg']}") from None
+
+
+def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str | None = None,
+           shard: tuple[int, int] | None = None, output_root: str = "results") -> list[Cell]:
+    if scale not in spec.scales:
+        raise ValueError(f"{spec.table} has scales {', '.join(spec.scales)}, not {scale!r}")
+    sc = spec.scales[scale]
+    cells = []
+    for row in spec.rows:
+        row_scale = row.scales.get(scale, {})
+        seeds = row_scale.get("seeds", sc.seeds)
+        for col in spec.columns:
+            if col.id in row.per_column and row.per_column[col.id] is None:
+                continue
+            for seed in seeds:
+                cid = f"{row.id}/{col.id}/seed{seed}"
+                if row.status != "run":
+                    cells.append(Cell(id=cid, row=row.id, column=col.id, seed=seed,
+                                      status=row.status, config=None))
+                    continue
+                tree = merge(sc.base, col.overrides)
+                tree = merge(tree, row.overrides)
+                tree = merge(tree, {k: v for k, v in row_scale.items() if k != "seeds"})
+                tree = merge(tree, row.per_column.get(col.id) or {})
+                tree = merge(tree, {
+                    "seed": seed, "table": spec.table, "scale": scale,
+                    "cell": {"row": row.id, "column": col.id},
+                    "output_dir": f"{output_root}/{spec.table}/{scale}",
+                    "run_name": f"{row.id}--{col.id}--seed{seed}".replace("/", "_"),
+                })
+                for assignment in overrides:
+                    apply_override(tree, assignment)
+                try:
+                    cfg = parse_config(tree)
+                except ValueError as err:
+                    raise ValueError(f"{spec.table} cell {cid}: {err}") from None
+                cells.append(Cell(id=cid, row=row.id, column=col.id, seed=seed, status="run",
+                                  config=cfg))
+    if only:
+        cells = [c for c in cells if fnmatch.fnmatch(c.id, only)]
+        if not cells:
+            raise ValueError(f"--only {only!r} matches no cell of {spec.table}")
+    if shard:
+        i, n = shard
+        cells = cells[i - 1::n]
+    return cells
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard expects i/n (e.g. 2/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard {text}: need 1 <= i <= n")
+    return i, n

@@ -1,0 +1,117 @@
+"""Table specs and `mutor-bench run`: the paper's cells, dry runs, resuming, sharding, errors."""
+
+import textwrap
+
+import pytest
+
+from mutorbench.bench.runner import run_table
+from mutorbench.bench.spec import expand, load_spec
+from mutorbench.cli import main
+from mutorbench.report.paper import load_paper_table
+
+TINY_SPEC = textwrap.dedent("""
+    table: tinytab
+    title: test table
+    paper: table1
+    columns:
+      - {id: arith, overrides: {task: {name: arith, train_examples: 24, eval_examples: 2}}, paper: {accuracy: gsm8k@gsm8k}}
+    rows:
+      - {id: ntp, overrides: {method: {id: ntp}}}
+      - {id: multi_token, status: not_run, reason: not implemented}
+      - {id: mutor, overrides: {method: {id: mutor}}, per_column: {arith: {method: {d_max: 3}}}}
+    scales:
+      tiny:
+        seeds: [0, 1]
+        base: {model: {hidden_size: 32}, tokenizer: {vocab_size: 300}, batch: {micro_batch_size: 4},
+               budget: {kind: steps, amount: 3}, eval: {max_new_tokens: 4}}
+""")
+
+
+@pytest.fixture
+def specs(tmp_path):
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "tinytab.yaml").write_text(TINY_SPEC)
+    return tmp_path / "specs"
+
+
+def test_paper_scale_cells_follow_the_paper():
+    t10, t11 = load_paper_table("table10"), load_paper_table("table11")
+    train_of = {"gsm8k@gsm8k": "gsm8k", "gsm8k@1m-gsm": "1m-gsm", "gsm8k@2m-gsm": "2m-gsm",
+                "math500@1m-math": "1m-math", "aqua@aqua": "aqua"}
+    cells = expand(load_spec("table1"), "paper")
+    run = [c for c in cells if c.status == "run"]
+    assert len(cells) == 57 and len(run) == 38
+    for c in run:
+        cfg = c.config
+        gemma = c.row.startswith("gemma")
+        assert cfg.model.name_or_path == ("google/gemma-2b" if gemma else "meta-llama/Meta-Llama-3-8B")
+        assert cfg.optim.lr == (5e-5 if gemma else 2e-5)
+        assert (cfg.optim.weight_decay, cfg.optim.warmup_fraction, cfg.optim.grad_clip) == (0, 0.1, 1)
+        assert cfg.batch.micro_batch_size * cfg.batch.grad_accumulation == 10
+        assert (cfg.budget.kind, cfg.budget.amount, cfg.precision) == ("epochs", 5, "bf16")
+        assert cfg.task.max_length == (768 if c.column == "math500@1m-math" else 512)
+        assert cfg.eval.max_new_tokens == (748 if c.column == "math500@1m-math" else 512)
+        if cfg.method.id == "mutor":
+            hp = (t10 if gemma else t11).rows
+            best = next(r for r in hp if r.id == train_of[c.column]).values
+            assert (cfg.method.d_max, cfg.method.a) == (best["d_max"], best["a"])
+    seeds = {(c.row, c.column): set() for c in run}
+    for c in run:
+        seeds[(c.row, c.column)].add(c.seed)
+    assert all(s == ({42, 43, 44} if r.startswith("gemma") else {42}) for (r, _), s in seeds.items())
+    assert not any(c.column == "aqua@aqua" for c in cells if c.row.startswith("llama"))
+    t2 = [c for c in expand(load_spec("table2"), "paper") if c.status == "run"]
+    assert {(c.column, c.config.method.d_max, c.config.method.a) for c in t2
+            if c.config.method.id == "mutor"} == {("samsum", 3, 0.5), ("dialogsum", 4, 0.5)}
+    assert all(c.config.budget.amount == 3 and c.config.eval.select_split == "validation"
+               and c.config.eval.metric == "rougeL" for c in t2)
+
+
+def test_dry_run_lists_cells_and_runs_nothing(tmp_path, capsys):
+    assert main(["run", "table2", "--dry-run", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "--- mutor/samsum/seed42 [run]" in out and "--- multi_token/dialogsum/seed44 [not_run]" in out
+    assert "18 cells (12 to run); dry run: nothing was run" in out
+    assert not any(tmp_path.iterdir())
+
+
+def test_paper_scale_without_hub_fails_fast_naming_the_dataset(tmp_path, capsys):
+    code = main(["run", "table2", "--only", "ntp/samsum/seed42", "--results", str(tmp_path),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "knkarthick/samsum" in err and "task.local_path" in err
+
+
+def test_run_resume_only_and_shard(tmp_path, specs, capsys):
+    kw = dict(scale="tiny", spec_root=specs, output_root=str(tmp_path / "r"), progress=False)
+    first = run_table("tinytab", only="ntp/*", **kw)
+    assert len(first) == 2 and all(p.exists() for p in first)
+    out = capsys.readouterr().out
+    assert "2 cells trained, 0 already finished, 0 not run" in out
+    everything = run_table("tinytab", **kw)  # resumes: the ntp cells are skipped
+    out = capsys.readouterr().out
+    assert "2 cells trained, 2 already finished, 2 not run" in out and len(everything) == 4
+    assert [c.id for c in expand(load_spec("tinytab", specs), "tiny", shard=(2, 3))] == [
+        "ntp/arith/seed1", "mutor/arith/seed0"]  # cells 2 and 5 of ntp0 ntp1 mt0 mt1 mutor0 mutor1
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["run", "table99"], "unknown table 'table99'; specs available: table1, table2"),
+        (["run", "table2", "--scale", "tiny"], "table2 has scales paper, not 'tiny'"),
+        (["run", "table2", "--only", "nothing/*"], "matches no cell"),
+        (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),
+        (["run", "table2", "--shard", "x"], "--shard expects i/n"),
+        (["run", "table2", "--dry-run", "--set", "optim.lr=-1"], "cell ntp/samsum/seed42: config error at optim.lr"),
+    ],
+)
+def test_bad_table_input(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_malformed_spec(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("table: bad\ntitle: t\npaper: table1\nrows: []\n")
+    assert main(["run", "bad", "--specs", str(tmp_path)]) == 2
+    assert "malformed spec at columns: Field required" in capsys.readouterr().err
