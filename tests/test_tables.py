@@ -16,9 +16,10 @@ TINY_SPEC = textwrap.dedent("""
     columns:
       - {id: arith, overrides: {task: {name: arith, train_examples: 24, eval_examples: 2}}, paper: {accuracy: gsm8k@gsm8k}}
     rows:
-      - {id: ntp, overrides: {method: {id: ntp}}}
-      - {id: multi_token, status: not_run, reason: not implemented}
-      - {id: mutor, overrides: {method: {id: mutor}}, per_column: {arith: {method: {d_max: 3}}}}
+      - {id: ntp, paper_row: gemma-2b/ntp, overrides: {method: {id: ntp}}}
+      - {id: multi_token, paper_row: gemma-2b/multi_token, status: not_run, reason: not implemented}
+      - {id: mutor, paper_row: gemma-2b/mutor, overrides: {method: {id: mutor}},
+         per_column: {arith: {method: {d_max: 3}}}}
     scales:
       tiny:
         seeds: [0, 1]

@@ -49,6 +49,16 @@ def _run(args) -> int:
     return 0
 
 
+def _report(args) -> int:
+    from mutorbench.report.tables import write_report
+
+    paths = write_report(args.table, args.scale, spec_root=args.specs, results_root=args.results,
+                         reports_root=args.reports)
+    print(paths["md"].read_text())
+    print("written: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mutorbench.demo import DemoConfig
 
@@ -91,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results", default="results", help="results root folder")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.set_defaults(func=_run)
+
+    rep = sub.add_parser("report", help="paper vs ours for a table: reports/TABLE.{md,csv,tex,png}")
+    rep.add_argument("table")
+    rep.add_argument("--scale", default="paper")
+    rep.add_argument("--specs", default="bench")
+    rep.add_argument("--results", default="results")
+    rep.add_argument("--reports", default="reports")
+    rep.set_defaults(func=_report)
     return parser
 
 

@@ -1,0 +1,159 @@
+"""`mutor-bench report TABLE`: the paper's numbers and ours, side by side, never mixed.
+
+For every row and column of a table spec: the paper's value, ours as mean ± std over the seeds
+that finished (n shown), and the delta to the Next-Token row with a paired bootstrap 95% CI over
+test examples (from the logged per-example generations). Writes reports/TABLE.{md,csv,tex,png}.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mutorbench.bench.spec import expand, load_spec
+from mutorbench.report.paper import DEFAULT_DIR, load_paper_table
+from mutorbench.report.stats import paired_bootstrap_delta
+from mutorbench.results import load_result
+from mutorbench.train.loop import run_dir_of
+
+BASELINE_ROW_METHOD = "ntp"
+
+
+def _per_example(result_path: Path, metric: str) -> np.ndarray | None:
+    """Per-example scores (percent) of the selected checkpoint on the reported split."""
+    r = load_result(result_path)
+    cp = r.metrics.selected.checkpoint
+    if cp is None:
+        return None
+    log = result_path.parent / "generations" / f"step{cp.step:07d}-{cp.split}.jsonl"
+    if not log.exists():
+        return None
+    rows = [json.loads(x) for x in log.read_text().splitlines()]
+    key = "correct" if metric == "accuracy" else metric
+    return np.array([100.0 * float(x[key]) if key == "correct" else float(x[key]) for x in rows])
+
+
+def collect(table: str, scale: str, *, spec_root="bench", results_root="results",
+            paper_root=DEFAULT_DIR) -> pd.DataFrame:
+    spec = load_spec(table, spec_root)
+    paper = load_paper_table(spec.paper, paper_root)
+    cells = expand(spec, scale, output_root=results_root)
+    rows_by_id = {r.id: r for r in spec.rows}
+    records = []
+    for row in spec.rows:
+        for col in spec.columns:
+            mine = [c for c in cells if c.row == row.id and c.column == col.id]
+            if not mine:
+                continue  # the row has no such cell (e.g. Llama on AQUA-RAT)
+            for metric, paper_col in col.paper.items():
+                paper_value = None
+                if row.paper_row is not None:
+                    try:
+                        paper_value = paper.value(row.paper_row, paper_col)
+                    except KeyError:
+                        paper_value = None
+                finished = [run_dir_of(c.config) / "result.json" for c in mine
+                            if c.config is not None]
+                finished = [p for p in finished if p.exists()]
+                values = [load_result(p).metrics.selected.values.get(metric) for p in finished]
+                values = [v for v in values if v is not None]
+                rec = {"row": row.id, "column": col.id, "metric": metric,
+                       "paper": paper_value, "status": rows_by_id[row.id].status,
+                       "n": len(values), "mean": np.mean(values) if values else None,
+                       "std": np.std(values, ddof=1) if len(values) > 1 else None,
+                       "delta": None, "ci_low": None, "ci_high": None, "_paths": finished}
+                records.append(rec)
+    frame = pd.DataFrame(records)
+    _add_deltas(frame, spec, scale, cells)
+    return frame.drop(columns=["_paths"])
+
+
+def _add_deltas(frame: pd.DataFrame, spec, scale, cells) -> None:
+    """Paired delta to the Next-Token row of the same model prefix, same column and seeds."""
+    def baseline_of(row_id: str) -> str | None:
+        prefix = row_id.rsplit("/", 1)[0] + "/" if "/" in row_id else ""
+        cand = prefix + BASELINE_ROW_METHOD
+        return cand if cand != row_id and any(r.id == cand for r in spec.rows) else None
+
+    for i, rec in frame.iterrows():
+        base = baseline_of(rec["row"])
+        if base is None or rec["n"] == 0:
+            continue
+        seeds = {}
+        for c in cells:
+            if c.column == rec["column"] and c.row in (rec["row"], base) and c.config is not None:
+                path = run_dir_of(c.config) / "result.json"
+                if path.exists():
+                    seeds.setdefault(c.seed, {})[c.row] = path
+        pairs = [(v[rec["row"]], v[base]) for v in seeds.values() if len(v) == 2]
+        scores = [(_per_example(m, rec["metric"]), _per_example(b, rec["metric"])) for m, b in pairs]
+        scores = [(m, b) for m, b in scores if m is not None and b is not None and m.shape == b.shape]
+        if not scores:
+            continue
+        delta, lo, hi = paired_bootstrap_delta(np.stack([m for m, _ in scores]),
+                                               np.stack([b for _, b in scores]))
+        frame.loc[i, ["delta", "ci_low", "ci_high"]] = [delta, lo, hi]
+
+
+def _fmt(rec) -> tuple[str, str, str]:
+    if pd.isna(rec["paper"]):
+        paper = "–"
+    else:  # percentages with 2 decimals as the paper prints them; fractions (precision) with 3
+        paper = f"{rec['paper']:.2f}" if abs(rec["paper"]) >= 1 else f"{rec['paper']:.3f}"
+    if rec["status"] != "run":
+        return paper, "not run", ""
+    if rec["n"] == 0:
+        return paper, "pending", ""
+    ours = f"{rec['mean']:.2f}" + (f" ± {rec['std']:.2f}" if not pd.isna(rec["std"]) else "")
+    ours += f" (n={rec['n']})"
+    delta = "" if pd.isna(rec["delta"]) else (
+        f"{rec['delta']:+.2f} [{rec['ci_low']:+.2f}, {rec['ci_high']:+.2f}]")
+    return paper, ours, delta
+
+
+def write_report(table: str, scale: str, *, spec_root="bench", results_root="results",
+                 reports_root="reports", paper_root=DEFAULT_DIR) -> dict[str, Path]:
+    spec = load_spec(table, spec_root)
+    frame = collect(table, scale, spec_root=spec_root, results_root=results_root,
+                    paper_root=paper_root)
+    out = Path(reports_root)
+    out.mkdir(parents=True, exist_ok=True)
+    shown = pd.DataFrame([
+        {"Row": r["row"], "Column": r["column"], "Metric": r["metric"],
+         **dict(zip(("Paper", f"Ours ({scale})", "Δ vs Next-Token [95% CI]"), _fmt(r)))}
+        for _, r in frame.iterrows()])
+    caption = (f"{spec.title}. Paper: the paper's reported values (baselines/paper/{spec.paper}). "
+               f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
+               "spec's eval rule; Δ: paired bootstrap over test examples vs the Next-Token row. "
+               "Paper numbers and ours come from different runs and are never combined.")
+    paths = {"md": out / f"{table}.md", "csv": out / f"{table}.csv", "tex": out / f"{table}.tex",
+             "png": out / f"{table}.png"}
+    paths["md"].write_text(f"# {table}\n\n{caption}\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")
+    frame.to_csv(paths["csv"], index=False)
+    paths["tex"].write_text(shown.to_latex(index=False, caption=caption, label=f"tab:{table}"))
+    _plot(frame, table, scale, paths["png"])
+    return paths
+
+
+def _plot(frame: pd.DataFrame, table: str, scale: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r['row']}\n{r['column']} {r['metric']}" for _, r in frame.iterrows()]
+    x = np.arange(len(labels))
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels)), 4))
+    paper = frame["paper"].astype(float)
+    ours = frame["mean"].astype(float)
+    ax.bar(x - 0.2, paper, 0.4, label="paper")
+    ax.bar(x + 0.2, ours, 0.4, yerr=frame["std"].astype(float).fillna(0), label=f"ours ({scale})")
+    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
+    ax.set_title(f"{table}: paper vs ours ({scale})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
