@@ -59,6 +59,22 @@ def _report(args) -> int:
     return 0
 
 
+def _check(args) -> int:
+    from mutorbench.report import check as gate
+
+    if args.bless:
+        path = gate.bless(args.results, args.golden, name=args.bless, tolerance=args.tolerance)
+        print(f"blessed: {path}")
+        return 0
+    ok, rows = gate.check(args.results, args.golden)
+    print(gate.format_rows(rows))
+    drifted = [r for r in rows if r["status"] != "ok"]
+    for r in drifted:
+        print(f"mutor-bench: drift: {r['cell']} {r['metric']}: {r['status']}", file=sys.stderr)
+    print(f"\n{len(rows) - len(drifted)} ok, {len(drifted)} drifted")
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mutorbench.demo import DemoConfig
 
@@ -109,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--results", default="results")
     rep.add_argument("--reports", default="reports")
     rep.set_defaults(func=_report)
+
+    chk = sub.add_parser("check", help="regression gate: results vs blessed golden values")
+    chk.add_argument("--results", required=True, help="folder searched for result.json files")
+    chk.add_argument("--golden", required=True, help="folder of golden *.yaml files")
+    chk.add_argument("--bless", metavar="NAME", help="write NAME.yaml from the results instead")
+    chk.add_argument("--tolerance", type=float, default=1.0, help="with --bless (default 1.0)")
+    chk.set_defaults(func=_check)
     return parser
 
 
