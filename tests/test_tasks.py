@@ -132,3 +132,17 @@ def test_math500_aqua_and_summarization_templates(tmp_path):
         ("Dialogue:\nA: hi\nB: hello\n\nSummary:", " They greet.")]
     with pytest.raises(ValueError, match="has splits train, validation, test, not 'dev'"):
         SAMSumTask(local_path=str(tmp_path / "s")).texts("dev")
+
+
+def test_generated_dialogues_follow_the_samsum_template():
+    from mutorbench.tasks.dialogues import DialoguesTask
+
+    task = DialoguesTask(train_examples=30, eval_examples=5)
+    assert task.texts("train") == DialoguesTask(train_examples=30, eval_examples=5).texts("train")
+    assert len(task.texts("validation")) == len(task.texts("test")) == 5
+    prompt, summary = task.texts("test")[0]
+    assert prompt.startswith("Dialogue:\n") and prompt.endswith("\n\nSummary:")
+    speakers = {line.split(":")[0] for line in prompt.split("\n")[1:-2]}
+    assert len(speakers) == 2 and all(name in summary for name in speakers if name in summary)
+    assert summary.startswith(" ") and summary.endswith(".")
+    assert set(task.texts("test")).isdisjoint(task.texts("validation"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
 from mutorbench.tasks.aqua import AquaTask
 from mutorbench.tasks.arith import ArithTask
+from mutorbench.tasks.dialogues import DialoguesTask
 from mutorbench.tasks.gsm8k import GSM8KTask
 from mutorbench.tasks.jsonl import JsonlTask
 from mutorbench.tasks.math500 import MATH500Task
@@ -13,13 +14,16 @@ from mutorbench.tasks.summarization import DialogSumTask, SAMSumTask
 
 HF_TASKS = {t.name: t for t in (OneMGSM, TwoMGSM, OneMMATH, MATH500Task, AquaTask, SAMSumTask,
                                 DialogSumTask)}
-TASKS = ("arith", "gsm8k", "jsonl", *HF_TASKS)
+TASKS = ("arith", "dialogues", "gsm8k", "jsonl", *HF_TASKS)
 
 
 def build_task(cfg):
     if cfg.name == "arith":
         task = ArithTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
                          eval_examples=cfg.eval_examples)
+    elif cfg.name == "dialogues":
+        task = DialoguesTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
+                             eval_examples=cfg.eval_examples)
     elif cfg.name == "gsm8k":
         task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision)
     elif cfg.name == "jsonl":
