@@ -143,6 +143,6 @@ def test_generated_dialogues_follow_the_samsum_template():
     prompt, summary = task.texts("test")[0]
     assert prompt.startswith("Dialogue:\n") and prompt.endswith("\n\nSummary:")
     speakers = {line.split(":")[0] for line in prompt.split("\n")[1:-2]}
-    assert len(speakers) == 2 and all(name in summary for name in speakers if name in summary)
+    assert len(speakers) == 2 and any(name in summary for name in speakers)  # facts are copied
     assert summary.startswith(" ") and summary.endswith(".")
     assert set(task.texts("test")).isdisjoint(task.texts("validation"))
