@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from mutorbench.tasks.generated import GeneratedTask
+
 NAMES = ["Tom", "Ana", "Li", "Sam", "Mia", "Omar", "Zoe", "Ravi"]
 ITEMS = ["apples", "pens", "cards", "books", "coins", "shells"]
 
@@ -29,29 +31,9 @@ def final_answer(text: str) -> str | None:
 
 
 @dataclass
-class ArithTask:
-    data_seed: int = 0
-    train_examples: int = 2000
-    eval_examples: int = 128
+class ArithTask(GeneratedTask):
     name: str = "arith"
     metric: str = "arith"
 
-    def sources(self) -> dict:
-        return {"generator": "mutorbench.tasks.arith", "data_seed": self.data_seed,
-                "train_examples": self.train_examples, "eval_examples": self.eval_examples}
-
-    def _all(self) -> list[tuple[str, str]]:
-        rng = random.Random(self.data_seed)
-        return [make_problem(rng) for _ in range(self.train_examples + 2 * self.eval_examples)]
-
-    def texts(self, split: str) -> list[tuple[str, str]]:
-        problems = self._all()
-        n, m = self.train_examples, self.eval_examples
-        splits = {"train": problems[:n], "test": problems[n:n + m],
-                  "validation": problems[n + m:n + 2 * m]}
-        if split not in splits:
-            raise ValueError(f"task 'arith' has splits train, validation and test, not {split!r}")
-        return splits[split]
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]
+    def make(self, rng: random.Random) -> tuple[str, str]:
+        return make_problem(rng)

@@ -9,8 +9,9 @@ paper's selection rule (best validation ROUGE-L, test reported).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from mutorbench.tasks.generated import GeneratedTask
 from mutorbench.tasks.summarization import SUMMARY_TEMPLATE
 
 NAMES = ["Amanda", "Jerry", "Olivia", "Hannah", "Eric", "Lenny", "Kate", "Tom", "Mia", "Paul"]
@@ -54,30 +55,10 @@ def make_dialogue(rng: random.Random) -> tuple[str, str]:
 
 
 @dataclass
-class DialoguesTask:
-    data_seed: int = 0
-    train_examples: int = 2000
-    eval_examples: int = 128
+class DialoguesTask(GeneratedTask):
     name: str = "dialogues"
     metric: str = "rouge"
-    _cache: list = field(default_factory=list, repr=False)
 
-    def sources(self) -> dict:
-        return {"generator": "mutorbench.tasks.dialogues", "data_seed": self.data_seed,
-                "train_examples": self.train_examples, "eval_examples": self.eval_examples}
-
-    def texts(self, split: str) -> list[tuple[str, str]]:
-        if not self._cache:
-            rng = random.Random(self.data_seed)
-            for _ in range(self.train_examples + 2 * self.eval_examples):
-                dialogue, summary = make_dialogue(rng)
-                self._cache.append((SUMMARY_TEMPLATE.format(dialogue=dialogue), " " + summary))
-        n, m = self.train_examples, self.eval_examples
-        splits = {"train": self._cache[:n], "validation": self._cache[n:n + m],
-                  "test": self._cache[n + m:n + 2 * m]}
-        if split not in splits:
-            raise ValueError(f"task 'dialogues' has splits train, validation and test, not {split!r}")
-        return splits[split]
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]
+    def make(self, rng: random.Random) -> tuple[str, str]:
+        dialogue, summary = make_dialogue(rng)
+        return SUMMARY_TEMPLATE.format(dialogue=dialogue), " " + summary
