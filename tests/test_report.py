@@ -19,7 +19,7 @@ def tiny_table(tmp_path_factory):
     (root / "specs").mkdir()
     (root / "specs" / "tinytab.yaml").write_text(TINY_SPEC)
     paths = run_table("tinytab", scale="tiny", spec_root=root / "specs",
-                      output_root=str(root / "results"), progress=False)
+                      output_root=str(root / "results"), progress=False, reports_root=None)
     return root, paths
 
 

@@ -84,7 +84,8 @@ def test_paper_scale_without_hub_fails_fast_naming_the_dataset(tmp_path, capsys)
 
 
 def test_run_resume_only_and_shard(tmp_path, specs, capsys):
-    kw = dict(scale="tiny", spec_root=specs, output_root=str(tmp_path / "r"), progress=False)
+    kw = dict(scale="tiny", spec_root=specs, output_root=str(tmp_path / "r"), progress=False,
+              reports_root=str(tmp_path / "reports"))
     first = run_table("tinytab", only="ntp/*", **kw)
     assert len(first) == 2 and all(p.exists() for p in first)
     out = capsys.readouterr().out
@@ -92,6 +93,7 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
     everything = run_table("tinytab", **kw)  # resumes: the ntp cells are skipped
     out = capsys.readouterr().out
     assert "2 cells trained, 2 already finished, 2 not run" in out and len(everything) == 4
+    assert "(n=2)" in (tmp_path / "reports" / "tinytab.md").read_text()  # report written at the end
     assert [c.id for c in expand(load_spec("tinytab", specs), "tiny", shard=(2, 3))] == [
         "ntp/arith/seed1", "mutor/arith/seed0"]  # cells 2 and 5 of ntp0 ntp1 mt0 mt1 mutor0 mutor1
 

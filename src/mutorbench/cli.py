@@ -45,7 +45,7 @@ def _run(args) -> int:
 
     run_table(args.table, scale=args.scale, only=args.only, shard=args.shard, dry_run=args.dry_run,
               overrides=args.set or [], spec_root=args.specs, output_root=args.results,
-              progress=not args.no_progress)
+              progress=not args.no_progress, reports_root=args.reports)
     return 0
 
 
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a key in every cell's config")
     run.add_argument("--specs", default="bench", help="folder of table specs")
     run.add_argument("--results", default="results", help="results root folder")
+    run.add_argument("--reports", default="reports", help="where the table report is written")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.set_defaults(func=_run)
 

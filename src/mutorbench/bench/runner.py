@@ -14,7 +14,8 @@ from mutorbench.train.loop import run_dir_of, train
 
 def run_table(table: str, *, scale: str, only: str | None = None, shard: str | None = None,
               dry_run: bool = False, overrides: list[str] = (), spec_root: str | Path = SPEC_DIR,
-              output_root: str = "results", progress: bool = True) -> list[Path]:
+              output_root: str = "results", progress: bool = True,
+              reports_root: str | None = "reports") -> list[Path]:
     spec = load_spec(table, spec_root)
     cells = expand(spec, scale, overrides=list(overrides), only=only, shard=parse_shard(shard),
                    output_root=output_root)
@@ -47,4 +48,10 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
         r = load_result(path)
         values = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.selected.values.items())
         print(f"  {r.cell['row']}/{r.cell['column']}/seed{r.seed}: {values}")
+    if reports_root is not None:
+        from mutorbench.report.tables import write_report
+
+        paths = write_report(table, scale, spec_root=spec_root, results_root=output_root,
+                             reports_root=reports_root)
+        print("\n" + paths["md"].read_text() + "written: " + ", ".join(map(str, paths.values())))
     return done

@@ -27,6 +27,7 @@ class _Strict(BaseModel):
 class ColumnSpec(_Strict):
     id: str
     overrides: dict[str, Any] = {}
+    scales: dict[str, dict[str, Any]] = {}  # per-scale column overrides (e.g. a generated task)
     paper: dict[str, str] = {}  # our metric name -> the paper table's column id
 
 
@@ -106,6 +107,7 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                                       status=row.status, config=None))
                     continue
                 tree = merge(sc.base, col.overrides)
+                tree = merge(tree, col.scales.get(scale, {}))
                 tree = merge(tree, row.overrides)
                 tree = merge(tree, {k: v for k, v in row_scale.items() if k != "seeds"})
                 tree = merge(tree, row.per_column.get(col.id) or {})
