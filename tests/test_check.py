@@ -28,6 +28,9 @@ def test_bless_then_check_passes_and_drift_fails(tiny_table, tmp_path, capsys): 
     victim.unlink()  # a golden cell without a result is drift too
     assert main(["check", "--results", str(results), "--golden", str(tmp_path / "golden")]) == 1
     assert "missing result" in capsys.readouterr().err
+    assert main(["check", "--results", str(results), "--golden", str(tmp_path / "golden"),
+                 "--subset"]) == 0  # unless the rerun is declared partial
+    assert "3 ok, 0 drifted" in capsys.readouterr().out
 
 
 def test_check_bad_input(tmp_path, capsys):

@@ -66,7 +66,7 @@ def _check(args) -> int:
         path = gate.bless(args.results, args.golden, name=args.bless, tolerance=args.tolerance)
         print(f"blessed: {path}")
         return 0
-    ok, rows = gate.check(args.results, args.golden)
+    ok, rows = gate.check(args.results, args.golden, subset=args.subset)
     print(gate.format_rows(rows))
     drifted = [r for r in rows if r["status"] != "ok"]
     for r in drifted:
@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--golden", required=True, help="folder of golden *.yaml files")
     chk.add_argument("--bless", metavar="NAME", help="write NAME.yaml from the results instead")
     chk.add_argument("--tolerance", type=float, default=1.0, help="with --bless (default 1.0)")
+    chk.add_argument("--subset", action="store_true",
+                     help="partial rerun: skip golden cells that have no result")
     chk.set_defaults(func=_check)
     return parser
 

@@ -14,35 +14,58 @@ from dataclasses import dataclass
 from mutorbench.tasks.generated import GeneratedTask
 from mutorbench.tasks.summarization import SUMMARY_TEMPLATE
 
-NAMES = ["Amanda", "Jerry", "Olivia", "Hannah", "Eric", "Lenny", "Kate", "Tom", "Mia", "Paul"]
-PLACES = ["the cinema", "the park", "the station", "Luca's bar", "the gym", "the library"]
-TIMES = ["at 5", "at 7 pm", "tomorrow morning", "on Friday", "after work", "at noon"]
-ITEMS = ["milk", "a cake", "the tickets", "some bread", "flowers", "a charger"]
+NAMES = ["Amanda", "Jerry", "Olivia", "Hannah", "Eric", "Lenny", "Kate", "Tom", "Mia", "Paul",
+         "Sophie", "Adam", "Nina", "Greg", "Laura", "Victor"]
+PLACES = ["the cinema", "the park", "the station", "Luca's bar", "the gym", "the library",
+          "the mall", "the beach", "the office", "Anna's place"]
+TIMES = ["at 5", "at 7 pm", "tomorrow morning", "on Friday", "after work", "at noon", "on Sunday",
+         "at 9 am", "tonight", "next week"]
+ITEMS = ["milk", "a cake", "the tickets", "some bread", "flowers", "a charger", "coffee", "eggs",
+         "a present for Mom", "new batteries"]
+SMALL_TALK = [("How was your day?", "Busy, but ok."), ("Did you see the game?", "Yes, what a match!"),
+              ("It's so cold today.", "I know, brr."), ("How is your sister?", "She's fine, thanks."),
+              ("I'm so tired.", "Me too, long week.")]
+
+
+def _chat(rng, a, b) -> list[str]:
+    """0-2 exchanges of small talk: words the summary must leave out."""
+    out = []
+    for question, answer in rng.sample(SMALL_TALK, rng.randint(0, 2)):
+        out += [f"{a}: {question}", f"{b}: {answer}"]
+    return out
 
 
 def _meeting(rng, a, b):
     place, time = rng.choice(PLACES), rng.choice(TIMES)
-    lines = [f"{a}: Hey, are you free {time}?", f"{b}: I think so, why?",
-             f"{a}: Let's meet at {place}.", f"{b}: Sure, see you {time} at {place}!"]
-    if rng.random() < 0.5:
-        lines.insert(2, f"{a}: I need to talk to you.")
+    lines = _chat(rng, a, b) + [f"{a}: Are you free {time}?", f"{b}: I think so, why?",
+                                f"{a}: Let's meet at {place}."]
+    if rng.random() < 0.5:  # a counter-proposal: the summary keeps the final decision
+        place = rng.choice([p for p in PLACES if p != place])
+        lines += [f"{b}: Can we go to {place} instead?", f"{a}: Fine, {place} it is."]
+    else:
+        lines.append(f"{b}: Sure, see you there!")
     return lines, f"{a} and {b} will meet at {place} {time}."
 
 
 def _errand(rng, a, b):
-    item, time = rng.choice(ITEMS), rng.choice(TIMES)
-    lines = [f"{a}: Can you buy {item}?", f"{b}: When do you need it?", f"{a}: {time.capitalize()}.",
-             f"{b}: Ok, I'll get {item}."]
+    first, second = rng.sample(ITEMS, 2)
+    time = rng.choice(TIMES)
+    lines = _chat(rng, a, b) + [f"{a}: Can you buy {first}?", f"{b}: When do you need it?",
+                                f"{a}: {time.capitalize()}."]
     if rng.random() < 0.5:
-        lines.append(f"{a}: Thanks!")
-    return lines, f"{b} will buy {item} for {a} {time}."
+        lines += [f"{a}: And {second} too, please.", f"{b}: Ok, {first} and {second}."]
+        return lines, f"{b} will buy {first} and {second} for {a} {time}."
+    lines.append(f"{b}: Ok, I'll get {first}.")
+    return lines, f"{b} will buy {first} for {a} {time}."
 
 
 def _cancel(rng, a, b):
     place, time = rng.choice(PLACES), rng.choice(TIMES)
-    lines = [f"{a}: Sorry, I can't come to {place} {time}.", f"{b}: Oh no, what happened?",
-             f"{a}: I'm sick.", f"{b}: Get well soon!"]
-    return lines, f"{a} is sick and won't come to {place} {time}."
+    reason, said = rng.choice([("is sick", "I'm sick."), ("has to work", "I have to work."),
+                               ("missed the bus", "I missed the bus.")])
+    lines = _chat(rng, a, b) + [f"{a}: Sorry, I can't come to {place} {time}.",
+                                f"{b}: Oh no, what happened?", f"{a}: {said}", f"{b}: No worries."]
+    return lines, f"{a} {reason} and won't come to {place} {time}."
 
 
 SCENES = (_meeting, _errand, _cancel)
