@@ -102,7 +102,7 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
     "argv,message",
     [
         (["run", "table99"], "unknown table 'table99'; specs available: table1, table2"),
-        (["run", "table2", "--scale", "tiny"], "table2 has scales paper, not 'tiny'"),
+        (["run", "table1", "--scale", "tiny"], "table1 has scales paper, not 'tiny'"),
         (["run", "table2", "--only", "nothing/*"], "matches no cell"),
         (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),
         (["run", "table2", "--shard", "x"], "--shard expects i/n"),
