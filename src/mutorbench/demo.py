@@ -6,8 +6,10 @@ initial weights, same batches in the same order — and write result JSONs under
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from mutorbench.results import load_result
 from mutorbench.train.config import load_config
@@ -55,9 +57,10 @@ def run_demo(cfg: DemoConfig) -> dict:
     configs = {m: load_config(None, cfg.overrides(m, run_dir)) for m in ("ntp", "mutor")}
     summary = {}
     for method, run_cfg in configs.items():
-        result = load_result(train(run_cfg))
+        path = train(run_cfg)
+        result = load_result(path)
         summary[method] = {
-            "final_loss": _final_losses(result),
+            "final_loss": _final_losses(path.parent / "log.jsonl"),
             "accuracy": result.metrics.selected.values["accuracy"],
             "tokens_per_s": result.throughput.regular_tokens_per_s
             + result.throughput.register_tokens_per_s,
@@ -66,12 +69,8 @@ def run_demo(cfg: DemoConfig) -> dict:
     return summary
 
 
-def _final_losses(result) -> dict:
+def _final_losses(log: Path) -> dict:
     """Mean of the last 20 logged steps, read back from the run's log."""
-    import json
-    from pathlib import Path
-
-    log = Path(result.config["output_dir"]) / f"{result.method.id}-seed{result.seed}" / "log.jsonl"
     rows = [json.loads(line) for line in log.read_text().splitlines()][-20:]
     keys = [k for k in rows[0] if k.startswith("loss")]
     return {k: sum(r[k] for r in rows) / len(rows) for k in keys}

@@ -41,6 +41,9 @@ class Method(Protocol):
 
     def prepare(self, model, tokenizer) -> None: ...
 
+    def suppress_ids(self) -> list[int]:
+        """Token ids generation must never produce (e.g. MuToR's registers)."""
+
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int, dtype: torch.dtype
     ) -> ModelInputs: ...

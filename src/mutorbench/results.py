@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mutorbench.errors import first_error
+
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "result.schema.json"
 METRIC_NAMES = ("accuracy", "rouge1", "rouge2", "rougeL", "rougeLsum", "fid", "inception_score",
@@ -119,9 +121,8 @@ def validate(data: Any, *, where: str = "result") -> Result:
     try:
         result = Result.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{where}: invalid result at {loc or 'top level'}: {first['msg']}") from None
+        loc, msg = first_error(err)
+        raise ValueError(f"{where}: invalid result at {loc}: {msg}") from None
     for cp in result.metrics.checkpoints:
         check_metric_names(cp.values)
     check_metric_names(result.metrics.selected.values)

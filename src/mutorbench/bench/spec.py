@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mutorbench.errors import first_error
 from mutorbench.train.config import RunConfig, parse_config
 from mutorbench.yamlio import apply_override, load_yaml_file
 
@@ -83,9 +84,8 @@ def load_spec(table: str, root: str | Path = SPEC_DIR) -> TableSpec:
     try:
         return TableSpec.model_validate(load_yaml_file(path))
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise ValueError(f"{path}: malformed spec at {where}: {first['msg']}") from None
+        where, msg = first_error(err)
+        raise ValueError(f"{path}: malformed spec at {where}: {msg}") from None
 
 
 def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str | None = None,

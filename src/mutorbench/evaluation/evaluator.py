@@ -23,11 +23,15 @@ from mutorbench.evaluation.rouge import compute_rouge
 Scorer = Callable[[list[str], list[str]], tuple[dict, list[dict]]]
 
 
-def _final_answers_match(completion: str, reference: str) -> bool:
-    from mutorbench.tasks.arith import final_answer
+def _arith_extract(text: str):
+    from mutorbench.tasks.arith import final_answer  # lazy: tasks import this module
 
-    got = final_answer(completion)
-    return got is not None and got == final_answer(reference)
+    return final_answer(text)
+
+
+def _final_answers_match(completion: str, reference: str) -> bool:
+    got = _arith_extract(completion)
+    return got is not None and got == _arith_extract(reference)
 
 
 def accuracy_scorer(check: Callable[[str, str], bool], extract: Callable[[str], object]) -> Scorer:
@@ -53,12 +57,6 @@ def _first_box(text: str) -> str | None:
 def _last_box(text: str) -> str | None:
     boxes = boxed_contents(text)
     return boxes[-1] if boxes else None
-
-
-def _arith_extract(text: str):
-    from mutorbench.tasks.arith import final_answer
-
-    return final_answer(text)
 
 
 SCORERS: dict[str, Scorer] = {

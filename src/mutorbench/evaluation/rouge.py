@@ -1,7 +1,8 @@
 """ROUGE-1/2/L/Lsum with `rouge_score`, as a deterministic mean in percent.
 
-Hugging Face's `evaluate.load("rouge")` needs the hub and aggregates with a random bootstrap; here the
-per-example F-measures are averaged exactly, so the same predictions always give the same numbers.
+The hub's `rouge` metric script is not used: it is downloaded at run time and aggregates with a
+random bootstrap. Here the per-example F-measures are averaged exactly, so the same predictions
+always give the same numbers, and no network is needed.
 Defaults match `evaluate`'s rouge (no stemming, rougeLsum splits on newlines). The same computation
 is offered as an `evaluate` metric loaded from a path inside this package: ``load_rouge_metric()``.
 """
@@ -35,7 +36,8 @@ def compute_rouge(
 
 
 def load_rouge_metric():
-    """The familiar `evaluate` interface, loaded from this package (no hub access)."""
+    """The familiar `evaluate` interface, loaded from a script inside this package (a local path:
+    nothing is fetched)."""
     import evaluate
 
     return evaluate.load(str(METRIC_DIR))

@@ -16,7 +16,7 @@ import torch
 
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
-from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout, check_examples
+from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
 from mutorbench.methods.losses import (
     LossTerm,
     check_reduction,
@@ -33,7 +33,7 @@ _OFFSET_STREAM = 0x6D75_746F
 
 
 def _register_table(register_id: int | Sequence[int], offsets: list[int], pad_id: int) -> torch.Tensor:
-    max_d = max(offsets)
+    max_d = max(offsets, default=1)  # an empty batch is reported by build_layout
     if isinstance(register_id, (int, np.integer)):
         table = [int(register_id)] * max_d
     else:
@@ -64,8 +64,7 @@ def build_mutor_inputs(
 
     ``register_id`` is one shared register token, or a sequence indexed by d - 1 (one per offset).
     """
-    check_examples(prompts, answers)
-    offsets = list(offsets)
+    offsets = list(offsets)  # prompts/answers are validated once, in build_layout
     if len(offsets) != len(prompts):
         raise ValueError(f"got {len(offsets)} offsets for {len(prompts)} examples")
     for b, d in enumerate(offsets):
@@ -150,6 +149,10 @@ class MuToR:
         if self.state is None:
             raise RuntimeError("call MuToR.prepare(model, tokenizer) first")
         return self.state.token_ids
+
+    def suppress_ids(self) -> list[int]:
+        """Tokens never to generate: the registers exist only in training."""
+        return list(self.register_ids)
 
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32

@@ -45,6 +45,9 @@ class NextToken:
     def prepare(self, model, tokenizer) -> None:
         """Next-token training adds nothing to the model."""
 
+    def suppress_ids(self) -> list[int]:
+        return []
+
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32
     ) -> ModelInputs:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from mutorbench.errors import first_error
 from mutorbench.yamlio import load_yaml_file
 
 DEFAULT_DIR = Path("baselines") / "paper"
@@ -78,9 +79,8 @@ def load_paper_table(name: str, root: str | Path = DEFAULT_DIR) -> PaperTable:
     try:
         return PaperTable.model_validate(load_yaml_file(path))
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise ValueError(f"{path}: invalid at {where}: {first['msg']}") from None
+        where, msg = first_error(err)
+        raise ValueError(f"{path}: invalid at {where}: {msg}") from None
 
 
 def load_all(root: str | Path = DEFAULT_DIR) -> dict[str, PaperTable]:

@@ -22,9 +22,9 @@ from mutorbench.train.loop import run_dir_of
 BASELINE_ROW_METHOD = "ntp"
 
 
-def _per_example(result_path: Path, metric: str) -> np.ndarray | None:
+def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
     """Per-example scores (percent) of the selected checkpoint on the reported split."""
-    r = load_result(result_path)
+    result_path, r = run
     cp = r.metrics.selected.checkpoint
     if cp is None:
         return None
@@ -41,13 +41,20 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
     spec = load_spec(table, spec_root)
     paper = load_paper_table(spec.paper, paper_root)
     cells = expand(spec, scale, output_root=results_root)
+    # finished results, found and loaded once: (row, column) -> {seed: (path, result)}
+    finished: dict[tuple[str, str], dict[int, tuple[Path, object]]] = {}
+    for c in cells:
+        path = run_dir_of(c.config) / "result.json" if c.config is not None else None
+        if path is not None and path.exists():
+            finished.setdefault((c.row, c.column), {})[c.seed] = (path, load_result(path))
+    present = {(c.row, c.column) for c in cells}
     rows_by_id = {r.id: r for r in spec.rows}
     records = []
     for row in spec.rows:
         for col in spec.columns:
-            mine = [c for c in cells if c.row == row.id and c.column == col.id]
-            if not mine:
+            if (row.id, col.id) not in present:
                 continue  # the row has no such cell (e.g. Llama on AQUA-RAT)
+            runs = finished.get((row.id, col.id), {})
             for metric, paper_col in col.paper.items():
                 paper_value = None
                 if row.paper_row is not None:
@@ -55,23 +62,20 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
                         paper_value = paper.value(row.paper_row, paper_col)
                     except KeyError:
                         paper_value = None
-                finished = [run_dir_of(c.config) / "result.json" for c in mine
-                            if c.config is not None]
-                finished = [p for p in finished if p.exists()]
-                values = [load_result(p).metrics.selected.values.get(metric) for p in finished]
+                values = [r.metrics.selected.values.get(metric) for _, r in runs.values()]
                 values = [v for v in values if v is not None]
                 rec = {"row": row.id, "column": col.id, "metric": metric,
                        "paper": paper_value, "status": rows_by_id[row.id].status,
                        "n": len(values), "mean": np.mean(values) if values else None,
                        "std": np.std(values, ddof=1) if len(values) > 1 else None,
-                       "delta": None, "ci_low": None, "ci_high": None, "_paths": finished}
+                       "delta": None, "ci_low": None, "ci_high": None}
                 records.append(rec)
     frame = pd.DataFrame(records)
-    _add_deltas(frame, spec, scale, cells)
-    return frame.drop(columns=["_paths"])
+    _add_deltas(frame, spec, finished)
+    return frame
 
 
-def _add_deltas(frame: pd.DataFrame, spec, scale, cells) -> None:
+def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
     """Paired delta to the Next-Token row of the same model prefix, same column and seeds."""
     def baseline_of(row_id: str) -> str | None:
         prefix = row_id.rsplit("/", 1)[0] + "/" if "/" in row_id else ""
@@ -82,14 +86,10 @@ def _add_deltas(frame: pd.DataFrame, spec, scale, cells) -> None:
         base = baseline_of(rec["row"])
         if base is None or rec["n"] == 0:
             continue
-        seeds = {}
-        for c in cells:
-            if c.column == rec["column"] and c.row in (rec["row"], base) and c.config is not None:
-                path = run_dir_of(c.config) / "result.json"
-                if path.exists():
-                    seeds.setdefault(c.seed, {})[c.row] = path
-        pairs = [(v[rec["row"]], v[base]) for v in seeds.values() if len(v) == 2]
-        scores = [(_per_example(m, rec["metric"]), _per_example(b, rec["metric"])) for m, b in pairs]
+        mine = finished.get((rec["row"], rec["column"]), {})
+        theirs = finished.get((base, rec["column"]), {})
+        scores = [(_per_example(mine[s], rec["metric"]), _per_example(theirs[s], rec["metric"]))
+                  for s in sorted(set(mine) & set(theirs))]
         scores = [(m, b) for m, b in scores if m is not None and b is not None and m.shape == b.shape]
         if not scores:
             continue

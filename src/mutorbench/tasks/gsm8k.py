@@ -6,9 +6,7 @@ tokenization), metric: first ``#### N`` of the completion against the reference'
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from mutorbench.tasks.hf import load_split
+from mutorbench.tasks.hf import HFTask
 
 DATASET_ID = "openai/gsm8k"
 CONFIG = "main"
@@ -20,28 +18,16 @@ def math_prompt(question: str) -> str:
     return f"Question: {question}\n\nAnswer:"
 
 
-@dataclass
-class GSM8KTask:
-    local_path: str | None = None
-    revision: str | None = REVISION
-    name: str = "gsm8k"
-    metric: str = "gsm8k"
-    _splits: dict = field(default_factory=dict, repr=False)
+class GSM8KTask(HFTask):
+    name, metric = "gsm8k", "gsm8k"
+    split_sources = {s: (DATASET_ID, CONFIG, s) for s in ("train", "test")}
+
+    def __init__(self, local_path: str | None = None, revision: str | None = REVISION):
+        super().__init__(local_path=local_path, revision=revision)
 
     def sources(self) -> dict:
         return {"dataset": DATASET_ID, "config": CONFIG, "revision": self.revision,
                 "local_path": self.local_path}
 
-    def texts(self, split: str) -> list[tuple[str, str]]:
-        if split not in self._splits:
-            ds = load_split(DATASET_ID, split, config=CONFIG, revision=self.revision,
-                            local_path=self.local_path)
-            missing = {"question", "answer"} - set(ds.column_names)
-            if missing:
-                raise ValueError(f"GSM8K {split}: missing columns {sorted(missing)}")
-            self._splits[split] = [(math_prompt(q), " " + a)
-                                   for q, a in zip(ds["question"], ds["answer"])]
-        return self._splits[split]
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]
+    def pair(self, row, split):
+        return math_prompt(row["question"]), " " + row["answer"]

@@ -81,7 +81,11 @@ class HFTask:
             ds = load_split(dataset_id, hub_split, config=config, revision=self.revision,
                             local_path=self.local_path)
             ds = self.prepare(ds, split)
-            self._cache[split] = [self.pair(row, split) for row in ds]
+            try:
+                self._cache[split] = [self.pair(row, split) for row in ds]
+            except KeyError as err:
+                raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: missing column "
+                                 f"{err.args[0]!r} (columns: {', '.join(ds.column_names)})") from None
         return self._cache[split]
 
     def tokenizer_corpus(self) -> list[str]:

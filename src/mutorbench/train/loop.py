@@ -132,7 +132,7 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     evaluating = dist.is_main or is_sharded(model)
 
     evaluator = build_evaluator(task, cfg.eval, getattr(method, "prefix_attention", "bidirectional"))
-    suppress = list(getattr(getattr(method, "state", None), "token_ids", []) or [])
+    suppress = method.suppress_ids()
     weights = method.loss_weights()
     names = sorted(weights)
     pad_id = tokenizer.pad_token_id
