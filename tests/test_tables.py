@@ -102,7 +102,7 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
     "argv,message",
     [
         (["run", "table99"], "unknown table 'table99'; specs available: table1, table2"),
-        (["run", "table1", "--scale", "tiny"], "table1 has scales paper, not 'tiny'"),
+        (["run", "table1", "--scale", "huge"], "table1 has scales paper, tiny, not 'huge'"),
         (["run", "table2", "--only", "nothing/*"], "matches no cell"),
         (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),
         (["run", "table2", "--shard", "x"], "--shard expects i/n"),
@@ -118,3 +118,62 @@ def test_malformed_spec(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("table: bad\ntitle: t\npaper: table1\nrows: []\n")
     assert main(["run", "bad", "--specs", str(tmp_path)]) == 2
     assert "malformed spec at columns: Field required" in capsys.readouterr().err
+
+
+def test_tiny_table1_runs_every_gemma_cell_on_the_generated_formats_from_one_base(tmp_path):
+    from mutorbench.models.pretrain import base_dir
+
+    cells = expand(load_spec("table1"), "tiny", output_root=str(tmp_path))
+    run = [c for c in cells if c.status == "run"]
+    assert len(run) == 20 and all(c.row.startswith("gemma-2b/") for c in run)
+    assert {c.row for c in cells if c.status == "not_run"} >= {"llama-3-8b/ntp", "llama-3-8b/mutor"}
+    tasks = {c.column: (c.config.task.name, c.config.task.data_seed, c.config.task.train_examples,
+                        c.config.task.metric or "") for c in run}
+    assert tasks["gsm8k@gsm8k"][0] == "gsm8k-gen" and tasks["math500@1m-math"][0] == "math-gen"
+    one_m, two_m = tasks["gsm8k@1m-gsm"], tasks["gsm8k@2m-gsm"]
+    assert one_m[0] == two_m[0] == "openmath-gsm-gen" and one_m[1] == two_m[1]
+    assert two_m[2] == 1.5 * one_m[2]  # 2M-GSM contains 1M-GSM
+    assert all(c.config.eval.select_split == ("validation" if c.column == "aqua@aqua" else "test")
+               for c in run)
+    bases = {base_dir(c.config) for c in run}  # every cell fine-tunes the same cached base
+    assert len(bases) == 1 and str(next(iter(bases))).startswith(str(tmp_path / "bases"))
+    paper_mutor = {c.column: (c.config.method.d_max, c.config.method.a)
+                   for c in expand(load_spec("table1"), "paper") if c.status == "run"
+                   and c.row == "gemma-2b/mutor"}
+    assert {c.column: (c.config.method.d_max, c.config.method.a) for c in run
+            if c.config.method.id == "mutor"} == paper_mutor
+
+
+@pytest.mark.parametrize("name,params,hidden", [("gemma-2b", 2_506_172_416, 2048),
+                                                ("llama-3-8b", 8_030_261_248, 4096)])
+def test_paper_architectures_ship_as_data(name, params, hidden):
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from mutorbench.models.support import check_supported
+
+    from pathlib import Path
+
+    cfg = AutoConfig.from_pretrained(Path(__file__).resolve().parents[1] / "configs" / "models" / name)
+    check_supported(cfg)
+    with torch.device("meta"):  # shapes only: no memory, no download
+        model = AutoModelForCausalLM.from_config(cfg)
+    assert sum(p.numel() for p in model.parameters()) == params and cfg.hidden_size == hidden
+
+
+def test_parallel_cells_give_the_serial_results(tmp_path, specs, capsys):
+    kw = dict(scale="tiny", spec_root=specs, progress=False, reports_root=None,
+              overrides=["threads=1"])
+    serial = run_table("tinytab", output_root=str(tmp_path / "serial"), **kw)
+    parallel = run_table("tinytab", output_root=str(tmp_path / "parallel"), jobs=2, **kw)
+    out = capsys.readouterr().out
+    assert "training 4 cells in 2 parallel processes" in out and "ETA" in out
+    assert "4 cells trained, 0 already finished, 2 not run" in out
+    from mutorbench.results import load_result
+
+    for a, b in zip(serial, parallel):
+        ra, rb = load_result(a), load_result(b)
+        assert ra.cell == rb.cell and ra.metrics.selected.values == rb.metrics.selected.values
+        assert ra.init_weights_hash == rb.init_weights_hash
+        assert (a.parent / "log.jsonl").read_text().split('"time_s"')[0] == \
+            (b.parent / "log.jsonl").read_text().split('"time_s"')[0]  # same first-step loss

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import yaml
@@ -15,7 +18,7 @@ from mutorbench.train.loop import run_dir_of, train
 def run_table(table: str, *, scale: str, only: str | None = None, shard: str | None = None,
               dry_run: bool = False, overrides: list[str] = (), spec_root: str | Path = SPEC_DIR,
               output_root: str = "results", progress: bool = True,
-              reports_root: str | None = "reports") -> list[Path]:
+              reports_root: str | None = "reports", jobs: int | None = None) -> list[Path]:
     spec = load_spec(table, spec_root)
     cells = expand(spec, scale, overrides=list(overrides), only=only, shard=parse_shard(shard),
                    output_root=output_root)
@@ -27,7 +30,8 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
         print(f"{len(cells)} cells ({sum(c.status == 'run' for c in cells)} to run); dry run: "
               "nothing was run")
         return []
-    done, ran, not_run = [], 0, 0
+    jobs = jobs or spec.scales[scale].jobs
+    done, pending, ran, not_run = [], [], 0, 0
     for n, cell in enumerate(cells, 1):
         head = f"[{n}/{len(cells)}] {spec.table} {scale} {cell.id}"
         if cell.config is None:
@@ -35,13 +39,18 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             print(f"{head}: not run")
             continue
         result = run_dir_of(cell.config) / "result.json"
+        done.append(result)
         if result.exists():
             print(f"{head}: finished earlier, skipped")
-        else:
+        elif jobs == 1:
             print(f"{head}: training")
             train(cell.config, progress=progress)
             ran += 1
-        done.append(result)
+        else:
+            pending.append((head, cell.config))
+    if pending:
+        _train_in_parallel(pending, jobs)
+        ran += len(pending)
     print(f"\n{spec.table} ({scale}): {ran} cells trained, {len(done) - ran} already finished, "
           f"{not_run} not run")
     for path in done:
@@ -55,3 +64,32 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
                              reports_root=reports_root)
         print("\n" + paths["md"].read_text() + "written: " + ", ".join(map(str, paths.values())))
     return done
+
+
+def _train_quietly(cfg) -> tuple[Path, float]:
+    start = time.perf_counter()
+    return train(cfg, progress=False), time.perf_counter() - start
+
+
+def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
+    """Cells in ``jobs`` worker processes (spawned: no forked torch state), one line per cell.
+
+    Shared tiny bases are built first, here, so that workers never race to build the same one.
+    Each cell's ``threads`` comes from its config, so results match a serial run's.
+    """
+    from mutorbench.models.pretrain import ensure_base
+
+    for cfg in {str(c.model.pretrain): c for _, c in pending if c.model.pretrain}.values():
+        ensure_base(cfg)
+    print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_train_quietly, cfg): head for head, cfg in pending}
+        for k, fut in enumerate(as_completed(futures), 1):
+            path, seconds = fut.result()  # a failed cell stops the table with its own error
+            values = ", ".join(f"{m} {v:.2f}" for m, v in
+                               load_result(path).metrics.selected.values.items())
+            elapsed = time.perf_counter() - start
+            eta = elapsed / k * (len(pending) - k)
+            print(f"{futures[fut]}: done in {seconds:.0f}s: {values}  [{k}/{len(pending)} cells, "
+                  f"{elapsed / 60:.1f} min elapsed, ETA {eta / 60:.1f} min]", flush=True)

@@ -19,6 +19,7 @@ from mutorbench.train.config import RunConfig, parse_config
 from mutorbench.yamlio import apply_override, load_yaml_file
 
 SPEC_DIR = Path("bench")
+ROW_SCALE_KEYS = ("seeds", "status", "reason")  # per-scale row keys that are not config
 
 
 class _Strict(BaseModel):
@@ -39,11 +40,13 @@ class RowSpec(_Strict):
     reason: str | None = None
     overrides: dict[str, Any] = {}
     per_column: dict[str, dict[str, Any] | None] = {}  # None: this row has no such cell
-    scales: dict[str, dict[str, Any]] = {}  # per-scale row overrides, e.g. seeds or model
+    # per-scale row overrides: seeds, status/reason (a row not run at that scale), config keys
+    scales: dict[str, dict[str, Any]] = {}
 
 
 class ScaleSpec(_Strict):
     seeds: list[int] = Field(min_length=1)
+    jobs: int = Field(default=1, ge=1)  # cells trained at once (CPU scales: with threads per cell)
     base: dict[str, Any] = {}
     note: str | None = None
 
@@ -97,19 +100,20 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
     for row in spec.rows:
         row_scale = row.scales.get(scale, {})
         seeds = row_scale.get("seeds", sc.seeds)
+        status = row_scale.get("status", row.status)
         for col in spec.columns:
             if col.id in row.per_column and row.per_column[col.id] is None:
                 continue
             for seed in seeds:
                 cid = f"{row.id}/{col.id}/seed{seed}"
-                if row.status != "run":
+                if status != "run":
                     cells.append(Cell(id=cid, row=row.id, column=col.id, seed=seed,
-                                      status=row.status, config=None))
+                                      status=status, config=None))
                     continue
                 tree = merge(sc.base, col.overrides)
                 tree = merge(tree, col.scales.get(scale, {}))
                 tree = merge(tree, row.overrides)
-                tree = merge(tree, {k: v for k, v in row_scale.items() if k != "seeds"})
+                tree = merge(tree, {k: v for k, v in row_scale.items() if k not in ROW_SCALE_KEYS})
                 tree = merge(tree, row.per_column.get(col.id) or {})
                 tree = merge(tree, {
                     "seed": seed, "table": spec.table, "scale": scale,
@@ -117,6 +121,9 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                     "output_dir": f"{output_root}/{spec.table}/{scale}",
                     "run_name": f"{row.id}--{col.id}--seed{seed}".replace("/", "_"),
                 })
+                pretrain = tree.get("model", {}).get("pretrain")
+                if isinstance(pretrain, dict):  # tiny bases are cached beside the results
+                    pretrain.setdefault("cache_dir", f"{output_root}/bases")
                 for assignment in overrides:
                     apply_override(tree, assignment)
                 try:

@@ -59,16 +59,22 @@ def _last_box(text: str) -> str | None:
     return boxes[-1] if boxes else None
 
 
+# What each accuracy metric reads from a completion (also used by the trivial baselines).
+EXTRACTORS: dict[str, Callable[[str], object]] = {
+    "gsm8k": extract_hash_number, "gsm8k_boxed": _first_box, "math": _last_box,
+    "aqua": aqua_choice, "exact": str.strip, "arith": _arith_extract,
+}
+
 SCORERS: dict[str, Scorer] = {
     "gsm8k": accuracy_scorer(lambda c, r: is_correct_gsm8k(c, r, answer_format="####"),
-                             extract_hash_number),
+                             EXTRACTORS["gsm8k"]),
     "gsm8k_boxed": accuracy_scorer(lambda c, r: is_correct_gsm8k(c, r, answer_format="boxed"),
-                                   _first_box),
-    "math": accuracy_scorer(is_correct_math, _last_box),
+                                   EXTRACTORS["gsm8k_boxed"]),
+    "math": accuracy_scorer(is_correct_math, EXTRACTORS["math"]),
     "aqua": accuracy_scorer(lambda c, r: is_correct_aqua(c, r.strip().split("####")[-1]),
-                            aqua_choice),
-    "exact": accuracy_scorer(lambda c, r: c.strip() == r.strip(), str.strip),
-    "arith": accuracy_scorer(_final_answers_match, _arith_extract),
+                            EXTRACTORS["aqua"]),
+    "exact": accuracy_scorer(lambda c, r: c.strip() == r.strip(), EXTRACTORS["exact"]),
+    "arith": accuracy_scorer(_final_answers_match, EXTRACTORS["arith"]),
     "rouge": rouge_scorer,
 }
 

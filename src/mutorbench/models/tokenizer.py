@@ -10,10 +10,17 @@ from transformers import PreTrainedTokenizerFast
 SPECIALS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
 
 
-def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512) -> PreTrainedTokenizerFast:
-    """Deterministic for the same texts; ids 0..3 are <pad>, <s>, </s>, <unk>; BOS is prepended."""
+def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512,
+                        split_digits: bool = False) -> PreTrainedTokenizerFast:
+    """Deterministic for the same texts; ids 0..3 are <pad>, <s>, </s>, <unk>; BOS is prepended.
+
+    ``split_digits`` makes every digit its own token, as the Gemma and Llama 2 tokenizers do, so a
+    small model can learn arithmetic digit by digit instead of memorising merged numbers.
+    """
     tok = Tokenizer(models.BPE(unk_token=SPECIALS["unk_token"]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                  byte_level]) if split_digits else byte_level)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

@@ -47,12 +47,11 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
         path = run_dir_of(c.config) / "result.json" if c.config is not None else None
         if path is not None and path.exists():
             finished.setdefault((c.row, c.column), {})[c.seed] = (path, load_result(path))
-    present = {(c.row, c.column) for c in cells}
-    rows_by_id = {r.id: r for r in spec.rows}
+    status = {(c.row, c.column): c.status for c in cells}  # per scale: a row may be run at one only
     records = []
     for row in spec.rows:
         for col in spec.columns:
-            if (row.id, col.id) not in present:
+            if (row.id, col.id) not in status:
                 continue  # the row has no such cell (e.g. Llama on AQUA-RAT)
             runs = finished.get((row.id, col.id), {})
             for metric, paper_col in col.paper.items():
@@ -65,14 +64,37 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
                 values = [r.metrics.selected.values.get(metric) for _, r in runs.values()]
                 values = [v for v in values if v is not None]
                 rec = {"row": row.id, "column": col.id, "metric": metric,
-                       "paper": paper_value, "status": rows_by_id[row.id].status,
+                       "paper": paper_value, "status": status[(row.id, col.id)],
                        "n": len(values), "mean": np.mean(values) if values else None,
                        "std": np.std(values, ddof=1) if len(values) > 1 else None,
                        "delta": None, "ci_low": None, "ci_high": None}
                 records.append(rec)
+    records += _trivial_records(spec, cells)
     frame = pd.DataFrame(records)
     _add_deltas(frame, spec, finished)
     return frame
+
+
+TRIVIAL_ROW = "trivial baseline"
+
+
+def _trivial_records(spec, cells) -> list[dict]:
+    """The no-model baseline of each column whose data are generated (cheap to rebuild here)."""
+    from mutorbench.evaluation.trivial import trivial_baseline
+    from mutorbench.tasks import GENERATED_TASKS, build_task
+
+    records = []
+    for col in spec.columns:
+        cfg = next((c.config for c in cells if c.column == col.id and c.config is not None), None)
+        if cfg is None or cfg.task.name not in GENERATED_TASKS:
+            continue
+        base = trivial_baseline(build_task(cfg.task), cfg.eval.report_split)
+        for metric in col.paper:
+            records.append({"row": TRIVIAL_ROW, "column": col.id, "metric": metric, "paper": None,
+                            "status": "trivial", "rule": base["rule"], "n": 0,
+                            "mean": base["values"].get(metric), "std": None, "delta": None,
+                            "ci_low": None, "ci_high": None})
+    return records
 
 
 def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
@@ -103,6 +125,8 @@ def _fmt(rec) -> tuple[str, str, str]:
         paper = "–"
     else:  # percentages with 2 decimals as the paper prints them; fractions (precision) with 3
         paper = f"{rec['paper']:.2f}" if abs(rec["paper"]) >= 1 else f"{rec['paper']:.3f}"
+    if rec["status"] == "trivial":
+        return paper, f"{rec['mean']:.2f} ({rec['rule'].split(':')[0].split(' (')[0]})", ""
     if rec["status"] != "run":
         return paper, "not run", ""
     if rec["n"] == 0:
@@ -129,6 +153,11 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
                f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
                "spec's eval rule; Δ: paired bootstrap over test examples vs the Next-Token row. "
                "Paper numbers and ours come from different runs and are never combined.")
+    if any(frame["status"] == "trivial"):
+        caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
+                    "training split, or the first dialogue line).")
+    if spec.scales[scale].note:
+        caption += f" Scale '{scale}': {spec.scales[scale].note.strip()}"
     paths = {"md": out / f"{table}.md", "csv": out / f"{table}.csv", "tex": out / f"{table}.tex",
              "png": out / f"{table}.png"}
     paths["md"].write_text(f"# {table}\n\n{caption}\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")

@@ -9,21 +9,21 @@ from mutorbench.tasks.dialogues import DialoguesTask
 from mutorbench.tasks.gsm8k import GSM8KTask
 from mutorbench.tasks.jsonl import JsonlTask
 from mutorbench.tasks.math500 import MATH500Task
+from mutorbench.tasks.mathgen import GENERATED_MATH
 from mutorbench.tasks.openmath import OneMGSM, OneMMATH, TwoMGSM
 from mutorbench.tasks.summarization import DialogSumTask, SAMSumTask
 
 HF_TASKS = {t.name: t for t in (OneMGSM, TwoMGSM, OneMMATH, MATH500Task, AquaTask, SAMSumTask,
                                 DialogSumTask)}
-TASKS = ("arith", "dialogues", "gsm8k", "jsonl", *HF_TASKS)
+# Tiny scale: deterministic generated data in the real datasets' formats (offline).
+GENERATED_TASKS = {"arith": ArithTask, "dialogues": DialoguesTask, **GENERATED_MATH}
+TASKS = (*GENERATED_TASKS, "gsm8k", "jsonl", *HF_TASKS)
 
 
 def build_task(cfg):
-    if cfg.name == "arith":
-        task = ArithTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
-                         eval_examples=cfg.eval_examples)
-    elif cfg.name == "dialogues":
-        task = DialoguesTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
-                             eval_examples=cfg.eval_examples)
+    if cfg.name in GENERATED_TASKS:
+        task = GENERATED_TASKS[cfg.name](data_seed=cfg.data_seed, train_examples=cfg.train_examples,
+                                         eval_examples=cfg.eval_examples)
     elif cfg.name == "gsm8k":
         task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision)
     elif cfg.name == "jsonl":

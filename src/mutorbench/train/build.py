@@ -13,15 +13,26 @@ HUB_FLAG_HINT = ("set model.name_or_path to a local directory holding the model 
                  "(the hub is not reachable or HF_HUB_OFFLINE=1 is set)")
 
 
-def build_tokenizer(cfg, task):
+def _weights_source(cfg) -> tuple[str | None, str | None]:
+    """Where pretrained weights come from: a hub id/local path, or the cached tiny base."""
     if cfg.model.source == "tiny":
-        return train_bpe_tokenizer(task.tokenizer_corpus(), vocab_size=cfg.tokenizer.vocab_size)
+        from mutorbench.models.pretrain import ensure_base
+
+        return str(ensure_base(cfg)), None
+    return cfg.model.name_or_path, cfg.model.revision
+
+
+def build_tokenizer(cfg, task):
+    if cfg.model.source == "tiny" and cfg.model.pretrain is None:
+        return train_bpe_tokenizer(task.tokenizer_corpus(), vocab_size=cfg.tokenizer.vocab_size,
+                                   split_digits=cfg.tokenizer.split_digits)
     from transformers import AutoTokenizer
 
+    name, revision = _weights_source(cfg)
     try:
-        tok = AutoTokenizer.from_pretrained(cfg.model.name_or_path, revision=cfg.model.revision)
+        tok = AutoTokenizer.from_pretrained(name, revision=revision)
     except OSError as err:
-        raise ValueError(f"cannot load tokenizer {cfg.model.name_or_path!r}: {HUB_FLAG_HINT} "
+        raise ValueError(f"cannot load tokenizer {name!r}: {HUB_FLAG_HINT} "
                          f"({str(err).splitlines()[0]})") from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token  # padding comes from lengths, never from ids
@@ -30,7 +41,7 @@ def build_tokenizer(cfg, task):
 
 def build_base_model(cfg, tokenizer):
     """The base model before method additions: seeded random init (tiny) or pretrained weights."""
-    if cfg.model.source == "tiny":
+    if cfg.model.source == "tiny" and cfg.model.pretrain is None:
         m = cfg.model
         mc = tiny_config(m.arch, len(tokenizer), hidden_size=m.hidden_size, num_layers=m.num_layers,
                          num_heads=m.num_heads, num_kv_heads=m.num_kv_heads,
@@ -42,17 +53,16 @@ def build_base_model(cfg, tokenizer):
 
     from mutorbench.models.support import check_supported
 
-    if not cfg.model.name_or_path:
+    name, revision = _weights_source(cfg)
+    if not name:
         raise ValueError("model.source=pretrained needs model.name_or_path (HF id or local path)")
     try:
-        check_supported(AutoConfig.from_pretrained(cfg.model.name_or_path,
-                                                   revision=cfg.model.revision))
+        check_supported(AutoConfig.from_pretrained(name, revision=revision))
         dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float32
         return AutoModelForCausalLM.from_pretrained(
-            cfg.model.name_or_path, revision=cfg.model.revision, dtype=dtype,
-            attn_implementation=cfg.model.attn_implementation)
+            name, revision=revision, dtype=dtype, attn_implementation=cfg.model.attn_implementation)
     except OSError as err:
-        raise ValueError(f"cannot load model {cfg.model.name_or_path!r}: {HUB_FLAG_HINT} "
+        raise ValueError(f"cannot load model {name!r}: {HUB_FLAG_HINT} "
                          f"({str(err).splitlines()[0]})") from None
 
 

@@ -19,6 +19,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class PretrainConfig(_Strict):
+    """Tiny scale: first pretrain the base with next-token loss on generic generated text.
+
+    The base is built once per (model, tokenizer, pretrain) config and cached under
+    ``cache_dir``; every seed and method fine-tunes the same base, as with a released model.
+    """
+    steps: PositiveInt = 1500
+    batch_size: PositiveInt = 32
+    seq_len: PositiveInt = 128
+    lr: Annotated[float, Field(gt=0.0)] = 3e-3
+    lines: PositiveInt = 200_000  # corpus size (lines of generated text)
+    seed: int = 0  # the base's own seed: fixed across fine-tuning seeds
+    threads: PositiveInt = 2  # pinned: CPU kernels may round differently with other counts
+    cache_dir: str = "results/bases"
+
+
 class ModelConfig(_Strict):
     source: Literal["tiny", "pretrained"] = "tiny"
     arch: Literal["llama", "gemma", "qwen2", "gpt2"] = "gemma"  # tiny: config family
@@ -30,10 +46,12 @@ class ModelConfig(_Strict):
     num_kv_heads: PositiveInt | None = None
     intermediate_size: PositiveInt | None = None
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
+    pretrain: PretrainConfig | None = None  # tiny: None trains from scratch
 
 
 class TokenizerConfig(_Strict):
     vocab_size: PositiveInt = 384  # tiny scale: byte-level BPE trained on the task's training text
+    split_digits: bool = False  # one token per digit (as Gemma's tokenizer); for arithmetic tasks
 
 
 class TaskConfig(_Strict):
