@@ -39,7 +39,7 @@ def test_openmath_gsm_trains_on_boxed_solutions_and_tests_on_the_gsm8k_problems(
         assert "<<" not in solution and solution.endswith("\\]") and len(boxed_contents(solution)) == 1
     assert om.texts("test") == gsm.texts("test") and om.texts("validation") == gsm.texts("validation")
     # a model that writes the OpenMath format is scored on GSM8K references by its first box
-    prompt, reference = om.texts("test")[0]
+    _, reference = om.texts("test")[0]
     value = reference.split("#### ")[1]
     assert get_scorer("gsm8k_boxed")([f" ... \\[ \\boxed{{{value}}} \\]"], [reference])[0]["accuracy"] == 100
     # the 2M-GSM stand-in (same seed, twice the data) contains the 1M-GSM one, as train_2M does

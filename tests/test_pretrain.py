@@ -66,6 +66,7 @@ def test_fine_tuning_starts_from_the_base(tmp_path):
                    "eval.max_new_tokens=4", "method.id=mutor", f"output_dir={tmp_path / 'runs'}")
     result = load_result(train(cfg, progress=False))
     from safetensors.torch import load_file
+
     from mutorbench.provenance import weights_hash
 
     base = ensure_base(cfg, progress=False)

@@ -147,12 +147,12 @@ def test_tiny_table1_runs_every_gemma_cell_on_the_generated_formats_from_one_bas
 @pytest.mark.parametrize("name,params,hidden", [("gemma-2b", 2_506_172_416, 2048),
                                                 ("llama-3-8b", 8_030_261_248, 4096)])
 def test_paper_architectures_ship_as_data(name, params, hidden):
+    from pathlib import Path
+
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
     from mutorbench.models.support import check_supported
-
-    from pathlib import Path
 
     cfg = AutoConfig.from_pretrained(Path(__file__).resolve().parents[1] / "configs" / "models" / name)
     check_supported(cfg)
@@ -162,8 +162,8 @@ def test_paper_architectures_ship_as_data(name, params, hidden):
 
 
 def test_parallel_cells_give_the_serial_results(tmp_path, specs, capsys):
-    kw = dict(scale="tiny", spec_root=specs, progress=False, reports_root=None,
-              overrides=["threads=1"])
+    kw = {"scale": "tiny", "spec_root": specs, "progress": False, "reports_root": None,
+          "overrides": ["threads=1"]}
     serial = run_table("tinytab", output_root=str(tmp_path / "serial"), **kw)
     parallel = run_table("tinytab", output_root=str(tmp_path / "parallel"), jobs=2, **kw)
     out = capsys.readouterr().out
