@@ -31,6 +31,10 @@ def test_bless_then_check_passes_and_drift_fails(tiny_table, tmp_path, capsys): 
     assert main(["check", "--results", str(results), "--golden", str(tmp_path / "golden"),
                  "--subset"]) == 0  # unless the rerun is declared partial
     assert "3 ok, 0 drifted" in capsys.readouterr().out
+    other = tmp_path / "golden" / "othertable-tiny.yaml"  # another table's golden file is ignored
+    other.write_text("cells:\n  othertable|tiny|ntp/x|seed0: {values: {accuracy: 50.0}}\n")
+    assert main(["check", "--results", str(results), "--golden", str(tmp_path / "golden"),
+                 "--subset"]) == 0
 
 
 def test_check_bad_input(tmp_path, capsys):

@@ -86,3 +86,16 @@ def test_split_digits_gives_one_token_per_digit():
     assert split.decode(split(text)["input_ids"], skip_special_tokens=True) == text
     assert len(plain(text)["input_ids"]) < len(split(text)["input_ids"])
     assert torch.tensor(split(text)["input_ids"])[0] == split.bos_token_id
+
+
+def test_corpus_is_pinned_by_its_version():
+    """Cached bases are keyed by CORPUS_VERSION: a change of text must bump it (and this hash)."""
+    import hashlib
+
+    from mutorbench.models.base_corpus import CORPUS_VERSION
+
+    text = "\n".join(corpus_lines(0, 1000))
+    assert (CORPUS_VERSION, hashlib.sha256(text.encode()).hexdigest()) == (
+        1, "b88a919d28c930a07f7a909c2b562654105e7122a97cb94c6d55505466058f8d")
+    assert corpus_lines(0, 50) == corpus_lines(0, 50) != corpus_lines(1, 50)
+    assert any("\\times" in line for line in corpus_lines(0, 200))

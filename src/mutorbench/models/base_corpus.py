@@ -31,33 +31,32 @@ def _fact(rng: random.Random) -> tuple[int, str, int, int]:
     return (a, op, b, a * b) if op == "*" else (a * b, op, b, a)
 
 
+# One template per line kind; fields: a op b = c (a fact), name/other (people), thing, tex, word.
+TEMPLATES = (
+    "{a}{op}{b}={c}",
+    "{a} {op} {b} = {c}",
+    "${a} {tex} {b} = {c}$",
+    "{a} {word} {b} is {c}.",
+    "Question: What is {a} {word} {b}?\nAnswer: {c}",
+    "{name} has {a} {thing}. {other} has {b} {thing}.",
+    "{name} gave {a} {thing} to {other}, who now has {c}.",
+    "{name} buys {b} bags of {thing}, finds {a} more and gives some to {other}. "
+    "How many {thing} are left? That depends on how many {name} gives.",
+    # the words of worked algebra, never an equation a task uses
+    "To solve for $x$, subtract {b} from both sides, then divide both sides by {a}. "
+    "So, the answer is the value of $x$.",
+    "There are five options: {a}, {b}, {c}, {a_b} and {b_c}. The answer is {c}.",
+)
+
+
 def line(rng: random.Random) -> str:
     a, op, b, c = _fact(rng)
     name, other = rng.sample(NAMES, 2)
     thing = rng.choice(THINGS)
-    tex = {"*": "\\times", "/": "\\div"}.get(op, op)
-    kind = rng.randrange(10)
-    if kind == 0:
-        return f"{a}{op}{b}={c}"
-    if kind == 1:
-        return f"{a} {op} {b} = {c}"
-    if kind == 2:
-        return f"${a} {tex} {b} = {c}$"
-    if kind == 3:
-        return f"{a} {WORDS[op]} {b} is {c}."
-    if kind == 4:
-        return f"Question: What is {a} {WORDS[op]} {b}?\nAnswer: {c}"
-    if kind == 5:
-        return f"{name} has {a} {thing}. {other} has {b} {thing}."
-    if kind == 6:
-        return f"{name} gave {a} {thing} to {other}, who now has {c}."
-    if kind == 7:
-        return (f"{name} buys {b} bags of {thing}, finds {a} more and gives some to {other}. "
-                f"How many {thing} are left? That depends on how many {name} gives.")
-    if kind == 8:  # the words of worked algebra, never an equation a task uses
-        return (f"To solve for $x$, subtract {b} from both sides, then divide both sides by {a}. "
-                f"So, the answer is the value of $x$.")
-    return f"There are five options: {a}, {b}, {c}, {a + b} and {b + c}. The answer is {c}."
+    template = TEMPLATES[rng.randrange(len(TEMPLATES))]
+    return template.format(a=a, op=op, b=b, c=c, name=name, other=other, thing=thing,
+                           tex={"*": "\\times", "/": "\\div"}.get(op, op), word=WORDS[op],
+                           a_b=a + b, b_c=b + c)
 
 
 def corpus_lines(seed: int, n: int) -> list[str]:

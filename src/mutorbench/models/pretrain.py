@@ -97,7 +97,7 @@ def _pretrain_pinned(cfg, out: Path, *, progress: bool) -> None:
     bos = torch.full((p.batch_size, 1), tokenizer.bos_token_id, dtype=torch.long)
     bar = tqdm(range(p.steps), desc=f"pretrain tiny {m.arch} base", unit="step",
                disable=not progress, dynamic_ncols=True, mininterval=1.0)
-    tokens, loss_value = 0, float("nan")
+    tokens, loss_value, loop_start = 0, float("nan"), time.perf_counter()
     for step in bar:
         starts = torch.randint(0, len(stream) - p.seq_len, (p.batch_size,), generator=gen)
         rows = torch.stack([stream[s:s + p.seq_len - 1] for s in starts.tolist()])
@@ -111,7 +111,7 @@ def _pretrain_pinned(cfg, out: Path, *, progress: bool) -> None:
         tokens += batch.numel()
         loss_value = loss.item()
         bar.set_postfix(loss=f"{loss_value:.3f}",
-                        tok_s=f"{tokens / (time.perf_counter() - start):.0f}", refresh=False)
+                        tok_s=f"{tokens / (time.perf_counter() - loop_start):.0f}", refresh=False)
     bar.close()
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
