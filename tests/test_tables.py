@@ -147,14 +147,13 @@ def test_tiny_table1_runs_every_gemma_cell_on_the_generated_formats_from_one_bas
 @pytest.mark.parametrize("name,params,hidden", [("gemma-2b", 2_506_172_416, 2048),
                                                 ("llama-3-8b", 8_030_261_248, 4096)])
 def test_paper_architectures_ship_as_data(name, params, hidden):
-    from pathlib import Path
-
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
     from mutorbench.models.support import check_supported
+    from mutorbench.params import load_architecture
 
-    cfg = AutoConfig.from_pretrained(Path(__file__).resolve().parents[1] / "configs" / "models" / name)
+    cfg = load_architecture(name)  # shipped inside the package
     check_supported(cfg)
     with torch.device("meta"):  # shapes only: no memory, no download
         model = AutoModelForCausalLM.from_config(cfg)

@@ -49,6 +49,17 @@ def _run(args) -> int:
     return 0
 
 
+def _params(args) -> int:
+    import json
+
+    from mutorbench.params import count_params
+    from mutorbench.train.config import load_config
+
+    cfg = load_config(None, [f"method.id={args.method}", *(args.set or [])])
+    print(json.dumps(count_params(args.model, cfg.method), indent=2))
+    return 0
+
+
 def _report(args) -> int:
     from mutorbench.report.tables import write_report
 
@@ -128,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--results", default="results")
     rep.add_argument("--reports", default="reports")
     rep.set_defaults(func=_report)
+
+    par = sub.add_parser("params", help="parameters a method adds to a model (meta device, JSON)")
+    par.add_argument("--model", required=True,
+                     help="gemma-2b, llama-3-8b, a directory with config.json, or a hub id")
+    par.add_argument("--method", required=True, help="ntp, mutor or multi_token")
+    par.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="config override, e.g. method.d_max=4 or method.registers=per_offset")
+    par.set_defaults(func=_params)
 
     chk = sub.add_parser("check", help="regression gate: results vs blessed golden values")
     chk.add_argument("--results", required=True, help="folder searched for result.json files")

@@ -82,6 +82,17 @@ class MutorConfig(_Strict):
     init_std: Annotated[float, Field(gt=0.0)] | None = None
 
 
+class MultiTokenConfig(_Strict):
+    """Gloeckle-style extra heads; the paper's tuned setting is d_max = 2, a = 0.1."""
+    id: Literal["multi_token"] = "multi_token"
+    d_max: Annotated[int, Field(ge=2)] = 2
+    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+    trunk: Literal["last_layer_input", "final"] = "last_layer_input"
+    init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
 class OptimConfig(_Strict):
     lr: Annotated[float, Field(gt=0.0)] = 3e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -120,7 +131,8 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     task: TaskConfig = TaskConfig()
-    method: Annotated[NtpConfig | MutorConfig, Field(discriminator="id")] = NtpConfig()
+    method: Annotated[NtpConfig | MutorConfig | MultiTokenConfig,
+                      Field(discriminator="id")] = NtpConfig()
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
     budget: BudgetConfig = BudgetConfig()
@@ -133,16 +145,19 @@ class RunConfig(_Strict):
     run_name: str | None = None  # default: <method>-seed<seed>
 
 
+METHOD_IDS = ("ntp", "mutor", "multi_token")
+
+
 def _one_line(err: ValidationError) -> str:
     first = err.errors()[0]
     loc = [p for i, p in enumerate(first["loc"])
-           if not (i == 1 and first["loc"][0] == "method" and p in ("ntp", "mutor"))]
+           if not (i == 1 and first["loc"][0] == "method" and p in METHOD_IDS)]
     where = ".".join(str(p) for p in loc) or "config"
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] in ("union_tag_not_found", "union_tag_invalid"):
-        msg = "needs `id`, one of: ntp, mutor"
+        msg = f"needs `id`, one of: {', '.join(METHOD_IDS)}"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"config error at {where}: {msg}{more}"
 

@@ -1,0 +1,184 @@
+"""Multi-Token prediction with extra heads (Gloeckle et al. 2024), adapted to fine-tuning as the paper.
+
+``d_max - 1`` heads, each one decoder layer of the base architecture built from the model's own
+config and initialised from the method's own generator. All heads read the same trunk state in
+parallel: by default the hidden state entering the model's last decoder layer (Gloeckle's layout,
+where that last layer acts as the next-token head); ``trunk="final"`` reads the last layer's output
+before the final norm instead. Head k (1-based) predicts the token k+1 ahead through the model's
+shared final norm and unembedding. Loss: ``(1 - a) * L_ntp + a * mean_k L_k``.
+
+Batches are the next-token layout (bidirectional prompt, causal answer), so a head at position t sees
+nothing beyond t in the answer; head k is scored at t when the token t+k+1 is an answer token. The
+heads live on the model as ``model.mtp_heads`` (trained, checkpointed, wrapped by DDP/FSDP with it)
+and are removed by :func:`detach_heads` before export: inference is the unchanged base model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from mutorbench.examples import Example
+from mutorbench.masks import check_prefix_mode
+from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs
+from mutorbench.methods.losses import LossTerm, check_reduction, count, term, token_cross_entropy
+from mutorbench.methods.ntp import build_ntp_inputs
+
+HEADS_ATTR = "mtp_heads"
+TRUNKS = ("last_layer_input", "final")
+
+
+def decoder_stack(model):
+    """(inner model, its decoder layers): the families with ``model.model.layers`` and rotary."""
+    inner = getattr(model, "model", None)
+    if inner is None or not hasattr(inner, "layers") or not hasattr(inner, "rotary_emb"):
+        raise ValueError(f"{type(model).__name__}: Multi-Token heads need a decoder with "
+                         "`model.model.layers` and rotary embeddings (Llama, Gemma, Qwen2 families)")
+    return inner, inner.layers
+
+
+def shift_labels(labels: torch.Tensor, k: int) -> torch.Tensor:
+    """Targets of the head predicting ``k + 1`` ahead: ``labels[:, t + k]`` (labels predict t+1)."""
+    out = torch.full_like(labels, IGNORE_INDEX)
+    if k < labels.shape[1]:
+        out[:, : labels.shape[1] - k] = labels[:, k:]
+    return out
+
+
+def _init_like_base(module: torch.nn.Module, std: float, generator: torch.Generator) -> None:
+    """Matrices ~ normal(0, std) from ``generator``; norms and biases keep their constructor values."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.dim() >= 2:
+                p.copy_(torch.randn(p.shape, generator=generator) * std)
+            elif name.endswith("bias"):
+                p.zero_()
+
+
+def build_heads(model, n: int, *, seed: int, std: float | None = None) -> torch.nn.ModuleList:
+    _, layers = decoder_stack(model)
+    cls = type(layers[-1])
+    config = model.config.get_text_config()
+    std = config.initializer_range if std is None else std
+    gen = torch.Generator().manual_seed(seed)
+    # layer_idx picks per-layer settings (e.g. Qwen2's layer_types): a head is built like the last
+    # layer; heads never use a KV cache, so sharing the index is harmless
+    with torch.random.fork_rng(devices=[]):  # constructors draw from the global RNG: leave it as is
+        heads = torch.nn.ModuleList(cls(config, layer_idx=len(layers) - 1) for _ in range(n))
+    _init_like_base(heads, std, gen)
+    ref = next(model.parameters())
+    return heads.to(device=ref.device, dtype=ref.dtype)
+
+
+def detach_heads(model) -> torch.nn.ModuleList | None:
+    """Remove the heads from ``model`` (before export); returns them."""
+    heads = getattr(model, HEADS_ATTR, None)
+    if heads is not None:
+        delattr(model, HEADS_ATTR)
+    return heads
+
+
+def _unwrap(model):
+    return getattr(model, "module", model)  # DDP
+
+
+@dataclass
+class MultiToken:
+    d_max: int = 2  # the paper's tuned Multi-Token setting everywhere: d_max = 2, a = 0.1
+    a: float = 0.1
+    reduction: str = "per_example"
+    prefix_attention: str = "bidirectional"
+    trunk: str = "last_layer_input"
+    seed: int = 0
+    init_std: float | None = None
+    id: str = "multi_token"
+    added_params: int | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.d_max < 2:
+            raise ValueError(f"Multi-Token needs d_max >= 2 (d_max - 1 extra heads), got {self.d_max}")
+        if not (0.0 <= self.a <= 1.0):
+            raise ValueError(f"loss coefficient a must be in [0, 1], got {self.a}")
+        if self.trunk not in TRUNKS:
+            raise ValueError(f"unknown trunk {self.trunk!r}; expected one of {TRUNKS}")
+        check_reduction(self.reduction)
+        check_prefix_mode(self.prefix_attention)
+
+    @property
+    def n_heads(self) -> int:
+        return self.d_max - 1
+
+    def hyperparameters(self) -> dict:
+        return {"d_max": self.d_max, "a": self.a, "reduction": self.reduction,
+                "prefix_attention": self.prefix_attention, "trunk": self.trunk, "seed": self.seed,
+                "added_params": self.added_params}
+
+    def prepare(self, model, tokenizer) -> None:
+        if hasattr(model, HEADS_ATTR):
+            raise RuntimeError("the model already has Multi-Token heads")
+        heads = build_heads(model, self.n_heads, seed=self.seed, std=self.init_std)
+        setattr(model, HEADS_ATTR, heads)
+        self.added_params = sum(p.numel() for p in heads.parameters())
+
+    def suppress_ids(self) -> list[int]:
+        return []
+
+    def build_batch(self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0,
+                    dtype=torch.float32) -> ModelInputs:
+        return build_ntp_inputs([e.prompt_ids for e in examples], [e.answer_ids for e in examples],
+                                pad_id=pad_id, prefix_attention=self.prefix_attention, dtype=dtype)
+
+    def part_names(self) -> list[str]:
+        return ["regular"] + [f"head{k}" for k in range(1, self.n_heads + 1)]
+
+    def loss_weights(self) -> dict[str, float]:
+        weights = {"regular": 1.0 - self.a}
+        weights.update({f"head{k}": self.a / self.n_heads for k in range(1, self.n_heads + 1)})
+        return weights
+
+    def _selects(self, batch: ModelInputs) -> dict[str, torch.Tensor]:
+        out = {"regular": batch.labels != IGNORE_INDEX}
+        for k in range(1, self.n_heads + 1):
+            out[f"head{k}"] = shift_labels(batch.labels, k) != IGNORE_INDEX
+        return out
+
+    def loss_counts(self, batch: ModelInputs) -> dict[str, int]:
+        return {k: count(s, self.reduction) for k, s in self._selects(batch).items()}
+
+    def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
+        """[next-token logits, head 1 logits, ...]: each [B, L, V]."""
+        base = _unwrap(model)
+        inner, layers = decoder_stack(base)
+        heads = getattr(base, HEADS_ATTR)
+        dtype = next(base.parameters()).dtype
+        kwargs = batch.model_kwargs(dtype)
+        captured = {}
+        hook = None
+        if self.trunk == "final":
+            hook = layers[-1].register_forward_hook(
+                lambda mod, args, out: captured.setdefault("h", out[0] if isinstance(out, tuple) else out))
+        try:
+            out = model(**kwargs, use_cache=False, output_hidden_states=self.trunk != "final")
+        finally:
+            if hook is not None:
+                hook.remove()
+        trunk = captured["h"] if self.trunk == "final" else out.hidden_states[-2]
+        rotary = inner.rotary_emb(trunk, kwargs["position_ids"])
+        logits = [out.logits]
+        for head in heads:
+            h = head(trunk, attention_mask=kwargs["attention_mask"],
+                     position_ids=kwargs["position_ids"], position_embeddings=rotary)
+            h = h[0] if isinstance(h, tuple) else h
+            logits.append(base.lm_head(inner.norm(h)))
+        return logits
+
+    def loss_terms(self, model, batch: ModelInputs) -> dict[str, LossTerm]:
+        selects = self._selects(batch)
+        logits = self.head_logits(model, batch)
+        terms = {}
+        for k, (name, select) in enumerate(selects.items()):
+            ce = token_cross_entropy(logits[k], shift_labels(batch.labels, k))
+            terms[name] = term(ce, select, self.reduction)
+        return terms

@@ -1,0 +1,58 @@
+"""`mutor-bench params`: what a method adds to a model, counted on the meta device (no weights).
+
+``--model`` takes a shipped architecture name (``gemma-2b``, ``llama-3-8b``), a directory with a
+``config.json``, or a hub id. Added parameters: MuToR's register rows (counted twice when the output
+head is untied, since each register adds a row to both embedding and unembedding); Multi-Token's
+d_max - 1 decoder-layer heads, built exactly as training builds them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+ARCH_DIR = Path(__file__).resolve().parent / "models" / "architectures"
+ARCHITECTURES = sorted(p.name for p in ARCH_DIR.iterdir() if (p / "config.json").exists())
+
+
+def load_architecture(name_or_path: str):
+    from transformers import AutoConfig
+
+    source = ARCH_DIR / name_or_path if name_or_path in ARCHITECTURES else name_or_path
+    try:
+        return AutoConfig.from_pretrained(source)
+    except OSError as err:
+        raise ValueError(f"cannot load a model config from {name_or_path!r} (shipped: "
+                         f"{', '.join(ARCHITECTURES)}; or a directory with config.json): "
+                         f"{str(err).splitlines()[0]}") from None
+
+
+def _numel(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def count_params(name_or_path: str, method_cfg) -> dict:
+    from transformers import AutoModelForCausalLM
+
+    from mutorbench.methods.multi_token import decoder_stack
+
+    config = load_architecture(name_or_path)
+    text = config.get_text_config()
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    base = _numel(model)
+    if method_cfg.id == "ntp":
+        added = 0
+    elif method_cfg.id == "mutor":
+        rows = 1 if method_cfg.registers == "shared" else method_cfg.d_max
+        added = rows * text.hidden_size * (1 if text.tie_word_embeddings else 2)
+    elif method_cfg.id == "multi_token":
+        _, layers = decoder_stack(model)
+        with torch.device("meta"):
+            head = type(layers[-1])(text, layer_idx=len(layers) - 1)
+        added = (method_cfg.d_max - 1) * _numel(head)
+    else:
+        raise ValueError(f"unknown method {method_cfg.id!r}")
+    return {"model": name_or_path, "method": method_cfg.model_dump(mode="json"),
+            "base_params": base, "added_params": added, "trainable_params": base + added}
