@@ -8,7 +8,13 @@ import torch
 from mutorbench.examples import Example
 from mutorbench.methods.layout import IGNORE_INDEX
 from mutorbench.methods.losses import combine
-from mutorbench.methods.multi_token import HEADS_ATTR, MultiToken, detach_heads, shift_labels
+from mutorbench.methods.multi_token import (
+    HEADS_ATTR,
+    DSMultiToken,
+    MultiToken,
+    detach_heads,
+    shift_labels,
+)
 from mutorbench.methods.ntp import NextToken
 from mutorbench.models.tiny import build_model, tiny_config
 from tests.helpers import PAD, VOCAB, random_batch
@@ -38,10 +44,11 @@ def test_head_k_targets_are_the_inputs_shifted_by_k_plus_1():
     assert method.loss_counts(b) == {"regular": 1, "head1": 1, "head2": 1}
 
 
+@pytest.mark.parametrize("cls", [MultiToken, DSMultiToken])
 @pytest.mark.parametrize("arch", ["llama", "gemma", "qwen2"])
-def test_with_a_zero_the_loss_is_the_next_token_loss(arch):
+def test_with_a_zero_the_loss_is_the_next_token_loss(arch, cls):
     model = model_for(arch)
-    method = MultiToken(d_max=3, a=0.0, seed=1)
+    method = cls(d_max=3, a=0.0, seed=1)
     method.prepare(model, None)
     b = batch_of(method)
     terms = method.loss_terms(model, b)
@@ -54,11 +61,13 @@ def test_with_a_zero_the_loss_is_the_next_token_loss(arch):
     assert all(t.value > 0 for t in terms.values())
 
 
-@pytest.mark.parametrize("trunk", ["last_layer_input", "final"])
-def test_no_head_sees_the_token_it_is_scored_against(trunk):
+@pytest.mark.parametrize("make", [lambda: MultiToken(d_max=4, trunk="last_layer_input", seed=2),
+                                  lambda: MultiToken(d_max=4, trunk="final", seed=2),
+                                  lambda: DSMultiToken(d_max=4, seed=2)])
+def test_no_head_sees_the_token_it_is_scored_against(make):
     torch.manual_seed(0)
     model = model_for("llama").eval()
-    method = MultiToken(d_max=4, trunk=trunk, seed=2)
+    method = make()
     method.prepare(model, None)
     b = method.build_batch([Example([1, 10, 11, 12], [20, 21, 22, 23, 24, 2], 0)], pad_id=PAD)
     with torch.no_grad():
@@ -74,13 +83,15 @@ def test_no_head_sees_the_token_it_is_scored_against(trunk):
                 assert torch.equal(x[0, : t + 1], y[0, : t + 1]), (k, p)
 
 
-def test_heads_train_and_export_leaves_the_base_model(tmp_path):
+@pytest.mark.parametrize("cls", [MultiToken, DSMultiToken])
+def test_heads_train_and_export_leaves_the_base_model(tmp_path, cls):
     model = model_for("gemma")
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
-    method = MultiToken(d_max=3, a=0.5, seed=3)
+    method = cls(d_max=3, a=0.5, seed=3)
     method.prepare(model, None)
     layer_params = sum(p.numel() for p in model.model.layers[0].parameters())
-    assert method.added_params == 2 * layer_params
+    extra = 0 if cls is MultiToken else 2 * (2 * 32 * 32 + 3 * 32)  # projection + 3 norms
+    assert method.added_params == 2 * layer_params + extra
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     loss = combine(method.loss_terms(model, batch_of(method)), method.loss_weights())
     loss.backward()
@@ -120,14 +131,30 @@ def test_prepare_leaves_the_global_rng_alone():
     assert torch.equal(torch.get_rng_state(), state)
 
 
-def test_train_multi_token_end_to_end(tmp_path):
+@pytest.mark.parametrize("method", ["multi_token", "ds_multi_token"])
+def test_train_end_to_end(tmp_path, method):
     from mutorbench.results import load_result
     from mutorbench.train.loop import train
     from tests.runs import log_of, tiny_run
 
-    path = train(tiny_run(tmp_path, "multi_token", "method.d_max=3", "method.a=0.5"), progress=False)
+    path = train(tiny_run(tmp_path, method, "method.d_max=3", "method.a=0.5"), progress=False)
     r = load_result(path)
-    assert r.method.id == "multi_token" and r.method.hyperparameters["added_params"] > 0
+    assert r.method.id == method and r.method.hyperparameters["added_params"] > 0
     first = log_of(path)[0]
     expected = 0.5 * first["loss_regular"] + 0.25 * (first["loss_head1"] + first["loss_head2"])
     assert first["loss"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_ds_module_k_reads_the_embedding_of_the_token_k_ahead():
+    model = model_for("llama")
+    method = DSMultiToken(d_max=3, seed=4)
+    method.prepare(model, None)
+    b = method.build_batch([Example([1, 10, 11], [20, 21, 22, 2], 0)], pad_id=PAD)
+    seen = {}
+    for k, m in enumerate(getattr(model, HEADS_ATTR), start=1):
+        m.norm_embed.register_forward_hook(lambda mod, args, out, k=k: seen.setdefault(k, args[0]))
+    method.head_logits(model, b)
+    table = model.model.embed_tokens.weight
+    ids = b.input_ids[0]
+    for k in (1, 2):
+        assert torch.equal(seen[k][0, : len(ids) - k], table[ids[k:]])  # slot t holds token t+k

@@ -37,3 +37,8 @@ def test_untied_head_counts_register_rows_twice_and_bad_model_is_one_error(capsy
     assert "cannot load a model config" in capsys.readouterr().err
     assert main(["params", "--model", "gemma-2b", "--method", "lora"]) == 2
     assert "config error at method" in capsys.readouterr().err
+
+
+def test_gemma_2b_ds_multi_token_matches_the_paper(capsys):
+    out = params(capsys, "--model", "gemma-2b", "--method", "ds_multi_token")
+    assert out["added_params"] == pytest.approx(118e6, rel=0.02)  # App. C.1: 118M

@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     par = sub.add_parser("params", help="parameters a method adds to a model (meta device, JSON)")
     par.add_argument("--model", required=True,
                      help="gemma-2b, llama-3-8b, a directory with config.json, or a hub id")
-    par.add_argument("--method", required=True, help="ntp, mutor or multi_token")
+    par.add_argument("--method", required=True, help="ntp, mutor, multi_token or ds_multi_token")
     par.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="config override, e.g. method.d_max=4 or method.registers=per_offset")
     par.set_defaults(func=_params)

@@ -3,7 +3,8 @@
 ``--model`` takes a shipped architecture name (``gemma-2b``, ``llama-3-8b``), a directory with a
 ``config.json``, or a hub id. Added parameters: MuToR's register rows (counted twice when the output
 head is untied, since each register adds a row to both embedding and unembedding); Multi-Token's
-d_max - 1 decoder-layer heads, built exactly as training builds them.
+d_max - 1 decoder-layer heads and DS-Multi-Token's modules (a layer, a 2h->h projection and three
+norms each), built exactly as training builds them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _numel(module: torch.nn.Module) -> int:
 def count_params(name_or_path: str, method_cfg) -> dict:
     from transformers import AutoModelForCausalLM
 
-    from mutorbench.methods.multi_token import decoder_stack
+    from mutorbench.methods.multi_token import DSModule, decoder_stack
 
     config = load_architecture(name_or_path)
     text = config.get_text_config()
@@ -52,6 +53,12 @@ def count_params(name_or_path: str, method_cfg) -> dict:
         with torch.device("meta"):
             head = type(layers[-1])(text, layer_idx=len(layers) - 1)
         added = (method_cfg.d_max - 1) * _numel(head)
+    elif method_cfg.id == "ds_multi_token":
+        _, layers = decoder_stack(model)
+        with torch.device("meta"):
+            module = DSModule(type(layers[-1])(text, layer_idx=len(layers) - 1),
+                              type(model.model.norm), text.hidden_size, 1e-6)
+        added = (method_cfg.d_max - 1) * _numel(module)
     else:
         raise ValueError(f"unknown method {method_cfg.id!r}")
     return {"model": name_or_path, "method": method_cfg.model_dump(mode="json"),

@@ -182,3 +182,87 @@ class MultiToken:
             ce = token_cross_entropy(logits[k], shift_labels(batch.labels, k))
             terms[name] = term(ce, select, self.reduction)
         return terms
+
+
+class DSModule(torch.nn.Module):
+    """One DeepSeek-V3 MTP depth: ``layer(W [norm(h); norm(emb)])``, then its own final norm."""
+
+    def __init__(self, layer: torch.nn.Module, norm_cls, hidden: int, eps: float):
+        super().__init__()
+        self.norm_hidden, self.norm_embed = norm_cls(hidden, eps=eps), norm_cls(hidden, eps=eps)
+        self.proj = torch.nn.Linear(2 * hidden, hidden, bias=False)
+        self.layer = layer
+        self.norm_out = norm_cls(hidden, eps=eps)
+
+
+def causal_only(attention_mask: torch.Tensor) -> torch.Tensor:
+    """The batch mask without its bidirectional prompt: key <= query everywhere.
+
+    A DS module's slot t holds the embedding of token t+k; seeing a later prompt slot would show it
+    a token past its own lookahead.
+    """
+    allowed = attention_mask[:, 0] == 0
+    allowed &= torch.ones(allowed.shape[-2:], dtype=torch.bool, device=allowed.device).tril()
+    from mutorbench.masks import additive_mask
+
+    return additive_mask(allowed, attention_mask.dtype)
+
+
+@dataclass
+class DSMultiToken(MultiToken):
+    """DeepSeek-V3 sequential MTP: module k feeds module k+1 and sees the embedding of token t+k.
+
+    Depth 0 is the main model's last hidden state (the last layer's output, before the final norm);
+    module k predicts the token k+1 ahead through the shared unembedding. Same loss weighting and
+    scored positions as :class:`MultiToken`; modules attend causally only.
+    """
+
+    id: str = "ds_multi_token"
+    trunk: str = "final"
+
+    def prepare(self, model, tokenizer) -> None:
+        if hasattr(model, HEADS_ATTR):
+            raise RuntimeError("the model already has Multi-Token modules")
+        inner, _ = decoder_stack(model)
+        config = model.config.get_text_config()
+        layers = build_heads(model, self.n_heads, seed=self.seed, std=self.init_std)
+        eps = getattr(config, "rms_norm_eps", 1e-6)
+        std = config.initializer_range if self.init_std is None else self.init_std
+        gen = torch.Generator().manual_seed(self.seed + 1)  # the layers used `seed`
+        with torch.random.fork_rng(devices=[]):
+            modules = torch.nn.ModuleList(DSModule(layer, type(inner.norm), config.hidden_size, eps)
+                                          for layer in layers)
+        with torch.no_grad():
+            for m in modules:
+                m.proj.weight.copy_(torch.randn(m.proj.weight.shape, generator=gen) * std)
+        ref = next(model.parameters())
+        setattr(model, HEADS_ATTR, modules.to(device=ref.device, dtype=ref.dtype))
+        self.added_params = sum(p.numel() for p in modules.parameters())
+
+    def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
+        base = _unwrap(model)
+        inner, layers = decoder_stack(base)
+        modules = getattr(base, HEADS_ATTR)
+        kwargs = batch.model_kwargs(next(base.parameters()).dtype)
+        captured = {}
+        hook = layers[-1].register_forward_hook(
+            lambda mod, args, out: captured.setdefault("h", out[0] if isinstance(out, tuple) else out))
+        try:
+            out = model(**kwargs, use_cache=False)
+        finally:
+            hook.remove()
+        h = captured["h"]
+        mask = causal_only(kwargs["attention_mask"])
+        rotary = inner.rotary_emb(h, kwargs["position_ids"])
+        embed = inner.embed_tokens
+        logits = [out.logits]
+        for k, m in enumerate(modules, start=1):
+            ahead = torch.full_like(batch.input_ids, batch.input_ids[0, 0].item())
+            ahead[:, : -k] = batch.input_ids[:, k:]  # slot t: token t+k (beyond the end: unscored)
+            e = embed(ahead)
+            h = m.proj(torch.cat([m.norm_hidden(h), m.norm_embed(e)], dim=-1))
+            h = m.layer(h, attention_mask=mask, position_ids=kwargs["position_ids"],
+                        position_embeddings=rotary)
+            h = h[0] if isinstance(h, tuple) else h
+            logits.append(base.lm_head(m.norm_out(h)))
+        return logits

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mutorbench.methods.multi_token import MultiToken
+from mutorbench.methods.multi_token import DSMultiToken, MultiToken
 from mutorbench.methods.mutor import MuToR
 from mutorbench.methods.ntp import NextToken
 from mutorbench.models.tiny import build_model, tiny_config
@@ -76,6 +76,8 @@ def build_method(method_cfg, *, seed: int):
         return MuToR(**params, seed=seed)
     if method_id == "multi_token":
         return MultiToken(**params, seed=seed)
+    if method_id == "ds_multi_token":
+        return DSMultiToken(**params, seed=seed)
     raise ValueError(f"unknown method {method_id!r}")
 
 

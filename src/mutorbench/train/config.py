@@ -93,6 +93,16 @@ class MultiTokenConfig(_Strict):
     init_std: Annotated[float, Field(gt=0.0)] | None = None
 
 
+class DSMultiTokenConfig(_Strict):
+    """DeepSeek-V3-style sequential MTP modules; the paper's tuned setting is d_max = 2, a = 0.1."""
+    id: Literal["ds_multi_token"] = "ds_multi_token"
+    d_max: Annotated[int, Field(ge=2)] = 2
+    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+    init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
 class OptimConfig(_Strict):
     lr: Annotated[float, Field(gt=0.0)] = 3e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -131,7 +141,7 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     task: TaskConfig = TaskConfig()
-    method: Annotated[NtpConfig | MutorConfig | MultiTokenConfig,
+    method: Annotated[NtpConfig | MutorConfig | MultiTokenConfig | DSMultiTokenConfig,
                       Field(discriminator="id")] = NtpConfig()
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
@@ -145,7 +155,7 @@ class RunConfig(_Strict):
     run_name: str | None = None  # default: <method>-seed<seed>
 
 
-METHOD_IDS = ("ntp", "mutor", "multi_token")
+METHOD_IDS = ("ntp", "mutor", "multi_token", "ds_multi_token")
 
 
 def _one_line(err: ValidationError) -> str:
