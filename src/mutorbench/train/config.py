@@ -82,25 +82,24 @@ class MutorConfig(_Strict):
     init_std: Annotated[float, Field(gt=0.0)] | None = None
 
 
-class MultiTokenConfig(_Strict):
-    """Gloeckle-style extra heads; the paper's tuned setting is d_max = 2, a = 0.1."""
+class _HeadsConfig(_Strict):
+    """Extra prediction modules; the paper's tuned setting for both is d_max = 2, a = 0.1."""
+    d_max: Annotated[int, Field(ge=2)] = 2
+    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+    init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
+class MultiTokenConfig(_HeadsConfig):
+    """Gloeckle-style parallel heads."""
     id: Literal["multi_token"] = "multi_token"
-    d_max: Annotated[int, Field(ge=2)] = 2
-    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
-    reduction: Literal["per_example", "token"] = "per_example"
-    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
     trunk: Literal["last_layer_input", "final"] = "last_layer_input"
-    init_std: Annotated[float, Field(gt=0.0)] | None = None
 
 
-class DSMultiTokenConfig(_Strict):
-    """DeepSeek-V3-style sequential MTP modules; the paper's tuned setting is d_max = 2, a = 0.1."""
+class DSMultiTokenConfig(_HeadsConfig):
+    """DeepSeek-V3-style sequential MTP modules."""
     id: Literal["ds_multi_token"] = "ds_multi_token"
-    d_max: Annotated[int, Field(ge=2)] = 2
-    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
-    reduction: Literal["per_example", "token"] = "per_example"
-    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
-    init_std: Annotated[float, Field(gt=0.0)] | None = None
 
 
 class OptimConfig(_Strict):
