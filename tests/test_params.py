@@ -42,3 +42,9 @@ def test_untied_head_counts_register_rows_twice_and_bad_model_is_one_error(capsy
 def test_gemma_2b_ds_multi_token_matches_the_paper(capsys):
     out = params(capsys, "--model", "gemma-2b", "--method", "ds_multi_token")
     assert out["added_params"] == pytest.approx(118e6, rel=0.02)  # App. C.1: 118M
+
+
+def test_gemma_2b_lora_rank_32_trainable(capsys):
+    out = params(capsys, "--model", "gemma-2b", "--method", "ntp", "--set", "peft=lora",
+                 "--set", "lora.r=32")
+    assert out["trainable_params"] == 39_223_296  # ~39.2M: r * (in + out) on every linear layer

@@ -56,7 +56,8 @@ def _params(args) -> int:
     from mutorbench.train.config import load_config
 
     cfg = load_config(None, [f"method.id={args.method}", *(args.set or [])])
-    print(json.dumps(count_params(args.model, cfg.method), indent=2))
+    lora = cfg.lora if cfg.peft == "lora" else None
+    print(json.dumps(count_params(args.model, cfg.method, lora), indent=2))
     return 0
 
 
@@ -145,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="gemma-2b, llama-3-8b, a directory with config.json, or a hub id")
     par.add_argument("--method", required=True, help="ntp, mutor, multi_token or ds_multi_token")
     par.add_argument("--set", action="append", metavar="KEY=VALUE",
-                     help="config override, e.g. method.d_max=4 or method.registers=per_offset")
+                     help="config override, e.g. method.d_max=4, method.registers=per_offset, "
+                     "peft=lora, lora.r=32")
     par.set_defaults(func=_params)
 
     chk = sub.add_parser("check", help="regression gate: results vs blessed golden values")

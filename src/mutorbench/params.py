@@ -33,7 +33,7 @@ def _numel(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def count_params(name_or_path: str, method_cfg) -> dict:
+def count_params(name_or_path: str, method_cfg, lora_cfg=None) -> dict:
     from transformers import AutoModelForCausalLM
 
     from mutorbench.methods.multi_token import DSModule, decoder_stack
@@ -61,5 +61,11 @@ def count_params(name_or_path: str, method_cfg) -> dict:
         added = (method_cfg.d_max - 1) * _numel(module)
     else:
         raise ValueError(f"unknown method {method_cfg.id!r}")
-    return {"model": name_or_path, "method": method_cfg.model_dump(mode="json"),
-            "base_params": base, "added_params": added, "trainable_params": base + added}
+    out = {"model": name_or_path, "method": method_cfg.model_dump(mode="json"),
+           "base_params": base, "added_params": added, "trainable_params": base + added}
+    if lora_cfg is not None:  # adapters plus the added rows (the base stays frozen)
+        from mutorbench.models.lora import lora_param_count
+
+        out["lora"] = lora_cfg.model_dump(mode="json")
+        out["trainable_params"] = lora_param_count(model, lora_cfg.r) + added
+    return out

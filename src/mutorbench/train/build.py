@@ -93,7 +93,8 @@ def lr_lambda(schedule: str, warmup: int, total: int):
 
 
 def build_optimizer(model, optim_cfg, plan):
-    opt = torch.optim.AdamW(model.parameters(), lr=optim_cfg.lr, betas=tuple(optim_cfg.betas),
+    trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA freezes the base
+    opt = torch.optim.AdamW(trainable, lr=optim_cfg.lr, betas=tuple(optim_cfg.betas),
                             weight_decay=optim_cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda(optim_cfg.schedule, plan.warmup_steps, plan.total_steps))

@@ -102,6 +102,14 @@ class DSMultiTokenConfig(_HeadsConfig):
     id: Literal["ds_multi_token"] = "ds_multi_token"
 
 
+class LoraConfig(_Strict):
+    """LoRA via peft (the paper: rank 32; alpha and dropout not given, so ours are recorded)."""
+    r: PositiveInt = 32
+    alpha: Annotated[float, Field(gt=0.0)] = 32.0
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    target_modules: str = "all-linear"  # peft's name for every linear layer except the output head
+
+
 class OptimConfig(_Strict):
     lr: Annotated[float, Field(gt=0.0)] = 3e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -145,6 +153,8 @@ class RunConfig(_Strict):
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
     budget: BudgetConfig = BudgetConfig()
+    peft: Literal["none", "lora"] = "none"  # lora: only adapters and register rows train
+    lora: LoraConfig = LoraConfig()
     precision: Literal["fp32", "bf16", "bf16-autocast"] = "fp32"
     parallel: Literal["ddp", "fsdp"] = "ddp"  # with several processes: replicate or shard
     checkpoint_every_steps: PositiveInt | None = None
@@ -171,6 +181,9 @@ def _one_line(err: ValidationError) -> str:
     return f"config error at {where}: {msg}{more}"
 
 
+LORA_METHODS = ("ntp", "mutor")
+
+
 def parse_config(tree: Any) -> RunConfig:
     if tree is None:
         tree = {}
@@ -178,9 +191,13 @@ def parse_config(tree: Any) -> RunConfig:
         raise ValueError("config error: the top level must be a mapping of keys to values")
     # YAML has no tuples: accept a list for tuple fields (betas) by validating in JSON mode.
     try:
-        return RunConfig.model_validate_json(_to_json(tree))
+        cfg = RunConfig.model_validate_json(_to_json(tree))
     except ValidationError as err:
         raise ValueError(_one_line(err)) from None
+    if cfg.peft == "lora" and cfg.method.id not in LORA_METHODS:
+        raise ValueError(f"config error at peft: lora supports methods {', '.join(LORA_METHODS)}, "
+                         f"not {cfg.method.id!r}")
+    return cfg
 
 
 def _to_json(tree: dict) -> str:

@@ -98,6 +98,11 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     init_hash = weights_hash(model)  # before the method adds anything
     method = build_method(cfg.method, seed=cfg.seed)
     method.prepare(model, tokenizer)
+    if cfg.peft == "lora":
+        from mutorbench.models.lora import apply_lora
+
+        model = apply_lora(model, cfg.lora,
+                           trainable_token_ids=getattr(method, "register_ids", []))
     if cfg.precision == "bf16":
         model.to(torch.bfloat16)
     model.to(dist.device).train()
