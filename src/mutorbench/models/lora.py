@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+
 def apply_lora(model, lora_cfg, *, trainable_token_ids: Sequence[int] = ()):
     from peft import LoraConfig, get_peft_model
 
