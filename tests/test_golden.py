@@ -12,9 +12,9 @@ def test_reduced_tiny_table2_matches_golden(tmp_path):
     paths = run_table("table2", scale="tiny", only="*/samsum/seed0",
                       spec_root=Path(__file__).resolve().parents[1] / "bench",
                       output_root=str(tmp_path), progress=False, reports_root=None)
-    assert len(paths) == 2  # ntp and mutor (Multi-Token is not run)
+    assert len(paths) == 3  # ntp, multi_token and mutor
     ok, rows = check(tmp_path, GOLDEN, subset=True)
     compared = [r for r in rows if r["status"] in ("ok", "DRIFT")]
-    assert len(compared) == 8  # 2 cells x rouge1/2/L/Lsum
+    assert len(compared) == 12  # 3 cells x rouge1/2/L/Lsum
     assert ok, "\n".join(f"{r['cell']} {r['metric']}: {r.get('drift')}" for r in rows
                          if r["status"] != "ok")
