@@ -36,7 +36,7 @@ def _numel(module: torch.nn.Module) -> int:
 def count_params(name_or_path: str, method_cfg, lora_cfg=None) -> dict:
     from transformers import AutoModelForCausalLM
 
-    from mutorbench.methods.multi_token import DSModule, decoder_stack
+    from mutorbench.methods.multi_token import DSModule, new_head_layer
 
     config = load_architecture(name_or_path)
     text = config.get_text_config()
@@ -49,15 +49,11 @@ def count_params(name_or_path: str, method_cfg, lora_cfg=None) -> dict:
         rows = 1 if method_cfg.registers == "shared" else method_cfg.d_max
         added = rows * text.hidden_size * (1 if text.tie_word_embeddings else 2)
     elif method_cfg.id == "multi_token":
-        _, layers = decoder_stack(model)
         with torch.device("meta"):
-            head = type(layers[-1])(text, layer_idx=len(layers) - 1)
-        added = (method_cfg.d_max - 1) * _numel(head)
+            added = (method_cfg.d_max - 1) * _numel(new_head_layer(model))
     elif method_cfg.id == "ds_multi_token":
-        _, layers = decoder_stack(model)
         with torch.device("meta"):
-            module = DSModule(type(layers[-1])(text, layer_idx=len(layers) - 1),
-                              type(model.model.norm), text.hidden_size, 1e-6)
+            module = DSModule(new_head_layer(model), type(model.model.norm), text.hidden_size, 1e-6)
         added = (method_cfg.d_max - 1) * _numel(module)
     else:
         raise ValueError(f"unknown method {method_cfg.id!r}")

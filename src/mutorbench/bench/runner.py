@@ -77,9 +77,9 @@ def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
     Shared tiny bases are built first, here, so that workers never race to build the same one.
     Each cell's ``threads`` comes from its config, so results match a serial run's.
     """
-    from mutorbench.models.pretrain import ensure_base
+    from mutorbench.models.pretrain import base_dir, ensure_base
 
-    for cfg in {str(c.model.pretrain): c for _, c in pending if c.model.pretrain}.values():
+    for cfg in {base_dir(c): c for _, c in pending if c.model.pretrain}.values():
         ensure_base(cfg)
     print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
     start = time.perf_counter()

@@ -38,13 +38,15 @@ def majority_completion(task) -> tuple[str, str]:
 
 
 def trivial_baseline(task, split: str = "test", *, lead_k: int = 1) -> dict:
-    """``{"rule": ..., "values": {metric: value}}`` of the trivial baseline on ``split``."""
+    """``{"name", "rule", "values": {metric: value}}`` of the trivial baseline on ``split``."""
     pairs = task.texts(split)
     references = [answer for _, answer in pairs]
     scorer = get_scorer(task.metric)
     if task.metric == "rouge":
         values, _ = scorer([lead_lines(p, lead_k) for p, _ in pairs], references)
-        return {"rule": f"lead-{lead_k}: the first {lead_k} dialogue line(s)", "values": values}
+        return {"name": f"lead-{lead_k}", "rule": f"lead-{lead_k}: the first {lead_k} dialogue "
+                "line(s)", "values": values}
     completion, answer = majority_completion(task)
     values, _ = scorer([completion] * len(pairs), references)
-    return {"rule": f"majority answer of the training split ({answer})", "values": values}
+    return {"name": "majority answer of the training split",
+            "rule": f"majority answer of the training split ({answer})", "values": values}

@@ -57,16 +57,20 @@ def _init_like_base(module: torch.nn.Module, std: float, generator: torch.Genera
                 p.zero_()
 
 
-def build_heads(model, n: int, *, seed: int, std: float | None = None) -> torch.nn.ModuleList:
+def new_head_layer(model) -> torch.nn.Module:
+    """A fresh decoder layer like the model's last one (constructor init, global RNG)."""
     _, layers = decoder_stack(model)
-    cls = type(layers[-1])
+    # layer_idx picks per-layer settings (e.g. Qwen2's layer_types): a head is built like the last
+    # layer; heads never use a KV cache, so sharing the index is harmless
+    return type(layers[-1])(model.config.get_text_config(), layer_idx=len(layers) - 1)
+
+
+def build_heads(model, n: int, *, seed: int, std: float | None = None) -> torch.nn.ModuleList:
     config = model.config.get_text_config()
     std = config.initializer_range if std is None else std
     gen = torch.Generator().manual_seed(seed)
-    # layer_idx picks per-layer settings (e.g. Qwen2's layer_types): a head is built like the last
-    # layer; heads never use a KV cache, so sharing the index is harmless
     with torch.random.fork_rng(devices=[]):  # constructors draw from the global RNG: leave it as is
-        heads = torch.nn.ModuleList(cls(config, layer_idx=len(layers) - 1) for _ in range(n))
+        heads = torch.nn.ModuleList(new_head_layer(model) for _ in range(n))
     _init_like_base(heads, std, gen)
     ref = next(model.parameters())
     return heads.to(device=ref.device, dtype=ref.dtype)
@@ -82,6 +86,26 @@ def detach_heads(model) -> torch.nn.ModuleList | None:
 
 def _unwrap(model):
     return getattr(model, "module", model)  # DDP
+
+
+def _trunk_forward(model, kwargs: dict, trunk: str):
+    """The model's forward (next-token logits) and the trunk state the extra modules read.
+
+    ``last_layer_input``: the hidden state entering the last decoder layer; ``final``: the last
+    layer's output before the final norm (hooked: HF's hidden_states end after the norm).
+    """
+    _, layers = decoder_stack(_unwrap(model))
+    if trunk == "last_layer_input":
+        out = model(**kwargs, use_cache=False, output_hidden_states=True)
+        return out, out.hidden_states[-2]
+    captured = {}
+    hook = layers[-1].register_forward_hook(
+        lambda mod, args, out: captured.setdefault("h", out[0] if isinstance(out, tuple) else out))
+    try:
+        out = model(**kwargs, use_cache=False)
+    finally:
+        hook.remove()
+    return out, captured["h"]
 
 
 @dataclass
@@ -150,21 +174,10 @@ class MultiToken:
     def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
         """[next-token logits, head 1 logits, ...]: each [B, L, V]."""
         base = _unwrap(model)
-        inner, layers = decoder_stack(base)
+        inner, _ = decoder_stack(base)
         heads = getattr(base, HEADS_ATTR)
-        dtype = next(base.parameters()).dtype
-        kwargs = batch.model_kwargs(dtype)
-        captured = {}
-        hook = None
-        if self.trunk == "final":
-            hook = layers[-1].register_forward_hook(
-                lambda mod, args, out: captured.setdefault("h", out[0] if isinstance(out, tuple) else out))
-        try:
-            out = model(**kwargs, use_cache=False, output_hidden_states=self.trunk != "final")
-        finally:
-            if hook is not None:
-                hook.remove()
-        trunk = captured["h"] if self.trunk == "final" else out.hidden_states[-2]
+        kwargs = batch.model_kwargs(next(base.parameters()).dtype)
+        out, trunk = _trunk_forward(model, kwargs, self.trunk)
         rotary = inner.rotary_emb(trunk, kwargs["position_ids"])
         logits = [out.logits]
         for head in heads:
@@ -241,25 +254,18 @@ class DSMultiToken(MultiToken):
 
     def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
         base = _unwrap(model)
-        inner, layers = decoder_stack(base)
+        inner, _ = decoder_stack(base)
         modules = getattr(base, HEADS_ATTR)
         kwargs = batch.model_kwargs(next(base.parameters()).dtype)
-        captured = {}
-        hook = layers[-1].register_forward_hook(
-            lambda mod, args, out: captured.setdefault("h", out[0] if isinstance(out, tuple) else out))
-        try:
-            out = model(**kwargs, use_cache=False)
-        finally:
-            hook.remove()
-        h = captured["h"]
+        out, h = _trunk_forward(model, kwargs, "final")
         mask = causal_only(kwargs["attention_mask"])
         rotary = inner.rotary_emb(h, kwargs["position_ids"])
         embed = inner.embed_tokens
         logits = [out.logits]
         for k, m in enumerate(modules, start=1):
-            ahead = torch.full_like(batch.input_ids, batch.input_ids[0, 0].item())
-            ahead[:, : -k] = batch.input_ids[:, k:]  # slot t: token t+k (beyond the end: unscored)
-            e = embed(ahead)
+            # slot t: token t+k; the last k slots wrap around, but they are never scored and,
+            # attention being causal, never seen by a scored slot
+            e = embed(batch.input_ids.roll(-k, dims=1))
             h = m.proj(torch.cat([m.norm_hidden(h), m.norm_embed(e)], dim=-1))
             h = m.layer(h, attention_mask=mask, position_ids=kwargs["position_ids"],
                         position_embeddings=rotary)

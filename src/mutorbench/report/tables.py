@@ -91,7 +91,7 @@ def _trivial_records(spec, cells) -> list[dict]:
         base = trivial_baseline(build_task(cfg.task), cfg.eval.report_split)
         for metric in col.paper:
             records.append({"row": TRIVIAL_ROW, "column": col.id, "metric": metric, "paper": None,
-                            "status": "trivial", "rule": base["rule"], "n": 0,
+                            "status": "trivial", "rule": base["name"], "n": 0,
                             "mean": base["values"].get(metric), "std": None, "delta": None,
                             "ci_low": None, "ci_high": None})
     return records
@@ -126,7 +126,7 @@ def _fmt(rec) -> tuple[str, str, str]:
     else:  # percentages with 2 decimals as the paper prints them; fractions (precision) with 3
         paper = f"{rec['paper']:.2f}" if abs(rec["paper"]) >= 1 else f"{rec['paper']:.3f}"
     if rec["status"] == "trivial":
-        return paper, f"{rec['mean']:.2f} ({rec['rule'].split(':')[0].split(' (')[0]})", ""
+        return paper, f"{rec['mean']:.2f} ({rec['rule']})", ""
     if rec["status"] != "run":
         return paper, "not run", ""
     if rec["n"] == 0:
