@@ -91,10 +91,10 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
     first = run_table("tinytab", only="ntp/*", **kw)
     assert len(first) == 2 and all(p.exists() for p in first)
     out = capsys.readouterr().out
-    assert "2 cells trained, 0 already finished, 0 not run" in out
+    assert "2 cells trained, 0 reused from other tables, 0 already finished, 0 not run" in out
     everything = run_table("tinytab", **kw)  # resumes: the ntp cells are skipped
     out = capsys.readouterr().out
-    assert "2 cells trained, 2 already finished, 2 not run" in out and len(everything) == 4
+    assert "2 cells trained, 0 reused from other tables, 2 already finished, 2 not run" in out and len(everything) == 4
     assert "(n=2)" in (tmp_path / "reports" / "tinytab.md").read_text()  # report written at the end
     assert [c.id for c in expand(load_spec("tinytab", specs), "tiny", shard=(2, 3))] == [
         "ntp/arith/seed1", "mutor/arith/seed0"]  # cells 2 and 5 of ntp0 ntp1 mt0 mt1 mutor0 mutor1
@@ -103,7 +103,7 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["run", "table99"], "unknown table 'table99'; specs available: table1, table2"),
+        (["run", "table99"], "unknown table 'table99'; specs available: table1, table16, table2, table4, table5, table6"),
         (["run", "table1", "--scale", "huge"], "table1 has scales paper, tiny, not 'huge'"),
         (["run", "table2", "--only", "nothing/*"], "matches no cell"),
         (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),
@@ -127,8 +127,11 @@ def test_tiny_table1_runs_every_gemma_cell_on_the_generated_formats_from_one_bas
 
     cells = expand(load_spec("table1"), "tiny", output_root=str(tmp_path))
     run = [c for c in cells if c.status == "run"]
-    assert len(run) == 20 and all(c.row.startswith("gemma-2b/") for c in run)
-    assert {c.row for c in cells if c.status == "not_run"} >= {"llama-3-8b/ntp", "llama-3-8b/mutor"}
+    assert len(run) == 30 and all(c.row.startswith("gemma-2b/") for c in run)  # 3 rows x 5 x 2
+    assert {c.row for c in cells if c.status == "not_run"} == {
+        "llama-3-8b/ntp", "llama-3-8b/multi_token", "llama-3-8b/mutor"}
+    assert {(c.config.method.d_max, c.config.method.a) for c in run
+            if c.config.method.id == "multi_token"} == {(2, 0.1)}
     tasks = {c.column: (c.config.task.name, c.config.task.data_seed, c.config.task.train_examples,
                         c.config.task.metric or "") for c in run}
     assert tasks["gsm8k@gsm8k"][0] == "gsm8k-gen" and tasks["math500@1m-math"][0] == "math-gen"
@@ -169,7 +172,7 @@ def test_parallel_cells_give_the_serial_results(tmp_path, specs, capsys):
     parallel = run_table("tinytab", output_root=str(tmp_path / "parallel"), jobs=2, **kw)
     out = capsys.readouterr().out
     assert "training 4 cells in 2 parallel processes" in out and "ETA" in out
-    assert "4 cells trained, 0 already finished, 2 not run" in out
+    assert "4 cells trained, 0 reused from other tables, 0 already finished, 2 not run" in out
     from mutorbench.results import load_result
 
     for a, b in zip(serial, parallel):
@@ -178,3 +181,105 @@ def test_parallel_cells_give_the_serial_results(tmp_path, specs, capsys):
         assert ra.init_weights_hash == rb.init_weights_hash
         assert (a.parent / "log.jsonl").read_text().split('"time_s"')[0] == \
             (b.parent / "log.jsonl").read_text().split('"time_s"')[0]  # same first-step loss
+
+
+def test_a_cell_already_run_by_another_table_is_reused_not_retrained(tmp_path, specs, capsys):
+    # "othertab" repeats tinytab's ntp cells under another name, and adds a cell that differs
+    # only in the learning rate (so it must train).
+    other = TINY_SPEC.replace("table: tinytab", "table: othertab").replace(
+        "{id: ntp, paper_row", "{id: full_ft, paper_row").replace(
+        "- {id: multi_token, paper_row: gemma-2b/multi_token, status: not_run, reason: not implemented}",
+        "- {id: lr2, paper_row: gemma-2b/multi_token, overrides: {method: {id: ntp}, optim: {lr: 1.0e-3}}}")
+    (specs / "othertab.yaml").write_text(other)
+    kw = {"scale": "tiny", "spec_root": specs, "output_root": str(tmp_path / "r"),
+          "progress": False, "reports_root": None, "only": "ntp/*"}
+    [first, _] = run_table("tinytab", **kw)
+    capsys.readouterr()
+    reused = run_table("othertab", **(kw | {"only": "full_ft/*"}))
+    out = capsys.readouterr().out
+    assert "0 cells trained, 2 reused from other tables" in out and "result reused" in out
+    from mutorbench.results import load_result
+
+    a, b = load_result(first), load_result(reused[0])
+    assert b.table == "othertab" and b.cell == {"row": "full_ft", "column": "arith"}
+    assert b.reused_from == str(first) and a.reused_from is None
+    assert b.metrics == a.metrics and b.init_weights_hash == a.init_weights_hash
+    assert b.config["run_name"] != a.config["run_name"]
+    from mutorbench.bench.reuse import BOOKKEEPING
+
+    assert {k: v for k, v in b.config.items() if k not in BOOKKEEPING} == \
+        {k: v for k, v in a.config.items() if k not in BOOKKEEPING}
+    run_table("othertab", **(kw | {"only": "lr2/*"}))  # another lr: a different training config
+    assert "2 cells trained, 0 reused" in capsys.readouterr().out
+    for path in reused:
+        path.unlink()
+    run_table("othertab", **(kw | {"only": "full_ft/*", "reuse": False}))  # --no-reuse trains
+    assert "2 cells trained, 0 reused" in capsys.readouterr().out
+    assert load_result(reused[0]).reused_from is None
+
+
+def test_inherited_spec_takes_the_parent_columns_and_scales(specs):
+    (specs / "child.yaml").write_text(textwrap.dedent("""
+        table: child
+        title: child table
+        paper: table1
+        inherits: tinytab
+        columns: [arith]
+        rows: [{id: per_offset, overrides: {method: {id: mutor, d_max: 3, registers: per_offset}}}]
+        scales: {tiny: {note: child note}}
+    """))
+    parent, child = load_spec("tinytab", specs), load_spec("child", specs)
+    assert child.columns == parent.columns
+    assert child.scales["tiny"].base == parent.scales["tiny"].base
+    assert child.scales["tiny"].seeds == [0, 1] and child.scales["tiny"].note == "child note"
+    [cell, _] = expand(child, "tiny")
+    assert cell.config.method.registers == "per_offset" and cell.config.task.train_examples == 24
+    (specs / "bad.yaml").write_text("table: bad\ntitle: t\npaper: table1\ninherits: tinytab\n"
+                                    "columns: [gsm]\nrows: []\n")
+    with pytest.raises(ValueError, match=r"column 'gsm' is not in tinytab \(columns: arith\)"):
+        load_spec("bad", specs)
+    (specs / "grand.yaml").write_text("table: grand\ntitle: t\npaper: table1\ninherits: child\n"
+                                      "columns: [arith]\nrows: []\n")
+    with pytest.raises(ValueError, match="inherits 'child', which must be a plain spec"):
+        load_spec("grand", specs)
+
+
+def test_tables_4_5_6_16_repeat_table1_cells_and_differ_only_where_the_paper_does():
+    from mutorbench.bench.reuse import training_key
+    from mutorbench.train.config import config_tree
+
+    for scale in ("tiny", "paper"):
+        table1 = {training_key(config_tree(c.config)): c.row
+                  for c in expand(load_spec("table1"), scale) if c.config is not None}
+        shared = {}
+        for table in ("table4", "table5", "table6", "table16"):
+            for c in expand(load_spec(table), scale):
+                if training_key(config_tree(c.config)) in table1:
+                    shared.setdefault(table, set()).add((c.row, table1[training_key(
+                        config_tree(c.config))]))
+        assert shared == {
+            "table4": {("ntp", "gemma-2b/ntp"), ("multi_token/2", "gemma-2b/multi_token"),
+                       ("mutor/4", "gemma-2b/mutor")},
+            "table5": {("ntp", "gemma-2b/ntp")},
+            "table6": {("mutor/shared", "gemma-2b/mutor")},
+            "table16": {("ntp", "gemma-2b/ntp"), ("multi_token", "gemma-2b/multi_token"),
+                        ("mutor", "gemma-2b/mutor")}}, scale
+
+
+def test_parameter_columns_are_computed_from_each_row_config():
+    from mutorbench.report.paper import load_paper_table
+    from mutorbench.report.params_table import params_frame
+
+    t4 = params_frame(load_spec("table4"), "tiny", load_paper_table("table4")).set_index("Row")
+    paper_model = t4["Ours: added (paper-scale model)"]
+    assert paper_model["ntp"] == "0" and paper_model["mutor/6"] == "2,048"
+    assert [paper_model[f"multi_token/{d}"] for d in (2, 3, 4, 6)] == [
+        "110,104,576", "220,209,152", "330,313,728", "550,522,880"]  # Table 4: 110M ... 550M
+    assert t4.loc["multi_token/4", "Paper: added"] == "330M"
+    tiny = t4["Ours: added (tiny-scale model)"]
+    assert tiny["mutor/2"] == "96" and tiny["multi_token/4"] == f"{3 * 147_648:,}"
+    t5 = params_frame(load_spec("table5"), "tiny", load_paper_table("table5")).set_index("Row")
+    assert t5.loc["lora/ntp", "Ours: trainable (paper-scale model)"] == "39,223,296"
+    assert t5.loc["lora/mutor", "Ours: trainable (paper-scale model)"] == "39,225,344"  # + 2,048
+    t6 = params_frame(load_spec("table6"), "tiny", load_paper_table("table6")).set_index("Row")
+    assert t6.loc["mutor/per_offset", "Ours: added (paper-scale model)"] == "8,192"

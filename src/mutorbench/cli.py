@@ -45,7 +45,8 @@ def _run(args) -> int:
 
     run_table(args.table, scale=args.scale, only=args.only, shard=args.shard, dry_run=args.dry_run,
               overrides=args.set or [], spec_root=args.specs, output_root=args.results,
-              progress=not args.no_progress, reports_root=args.reports, jobs=args.jobs)
+              progress=not args.no_progress, reports_root=args.reports, jobs=args.jobs,
+              reuse=not args.no_reuse)
     return 0
 
 
@@ -125,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="list cells and configs, run nothing")
     run.add_argument("--jobs", type=int, help="cells trained at once in separate processes "
                      "(default: the scale's `jobs`, 1 unless the spec says otherwise)")
+    run.add_argument("--no-reuse", action="store_true",
+                     help="train every cell even when another table already finished one with "
+                     "the same training config (by default its result is copied)")
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override a key in every cell's config")
     run.add_argument("--specs", default="bench", help="folder of table specs")

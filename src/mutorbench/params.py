@@ -15,6 +15,8 @@ import torch
 
 ARCH_DIR = Path(__file__).resolve().parent / "models" / "architectures"
 ARCHITECTURES = sorted(p.name for p in ARCH_DIR.iterdir() if (p / "config.json").exists())
+# hub ids whose architecture ships here, so paper-scale counts need no download
+HUB_ARCHITECTURES = {"google/gemma-2b": "gemma-2b", "meta-llama/Meta-Llama-3-8B": "llama-3-8b"}
 
 
 def load_architecture(name_or_path: str):
@@ -33,12 +35,36 @@ def _numel(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def count_params(name_or_path: str, method_cfg, lora_cfg=None) -> dict:
+def run_model_config(cfg):
+    """The HF config of a run's base model (a RunConfig), without weights or a download."""
+    m = cfg.model
+    if m.source == "pretrained":
+        return load_architecture(HUB_ARCHITECTURES.get(m.name_or_path, m.name_or_path))
+    if m.pretrain is not None:
+        from mutorbench.models.pretrain import base_dir
+
+        if (base_dir(cfg) / "config.json").exists():  # the built base: its exact vocabulary
+            return load_architecture(str(base_dir(cfg)))
+    from mutorbench.models.tiny import tiny_config
+
+    return tiny_config(m.arch, cfg.tokenizer.vocab_size, hidden_size=m.hidden_size,
+                       num_layers=m.num_layers, num_heads=m.num_heads,
+                       num_kv_heads=m.num_kv_heads, intermediate_size=m.intermediate_size)
+
+
+def run_params(cfg) -> dict:
+    """`count_params` for a run config: its model, method and (if any) LoRA."""
+    return count_params(run_model_config(cfg), cfg.method, cfg.lora if cfg.peft == "lora" else None)
+
+
+def count_params(model: str | object, method_cfg, lora_cfg=None) -> dict:
+    """``model``: a shipped architecture name, a directory or hub id, or a transformers config."""
     from transformers import AutoModelForCausalLM
 
     from mutorbench.methods.multi_token import DSModule, new_head_layer
 
-    config = load_architecture(name_or_path)
+    name_or_path = model if isinstance(model, str) else model.model_type
+    config = load_architecture(model) if isinstance(model, str) else model
     text = config.get_text_config()
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)

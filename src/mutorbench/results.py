@@ -109,6 +109,8 @@ class Result(_Strict):
     throughput: Throughput
     provenance: Provenance
     status: Literal["complete"]
+    # a cell with the same training config as a finished one of another table: that result's path
+    reused_from: str | None = None
 
 
 def check_metric_names(values: dict) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from mutorbench.bench.reuse import copy_result, index_results, training_key
 from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
 from mutorbench.results import load_result
 from mutorbench.train.config import config_tree
@@ -18,7 +19,8 @@ from mutorbench.train.loop import run_dir_of, train
 def run_table(table: str, *, scale: str, only: str | None = None, shard: str | None = None,
               dry_run: bool = False, overrides: list[str] = (), spec_root: str | Path = SPEC_DIR,
               output_root: str = "results", progress: bool = True,
-              reports_root: str | None = "reports", jobs: int | None = None) -> list[Path]:
+              reports_root: str | None = "reports", jobs: int | None = None,
+              reuse: bool = True) -> list[Path]:
     spec = load_spec(table, spec_root)
     cells = expand(spec, scale, overrides=list(overrides), only=only, shard=parse_shard(shard),
                    output_root=output_root)
@@ -31,7 +33,8 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
               "nothing was run")
         return []
     jobs = jobs or spec.scales[scale].jobs
-    done, pending, ran, not_run = [], [], 0, 0
+    finished = index_results(output_root) if reuse else {}
+    done, pending, ran, reused, not_run = [], [], 0, 0, 0
     for n, cell in enumerate(cells, 1):
         head = f"[{n}/{len(cells)}] {spec.table} {scale} {cell.id}"
         if cell.config is None:
@@ -40,8 +43,13 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             continue
         result = run_dir_of(cell.config) / "result.json"
         done.append(result)
+        source = None if result.exists() else finished.get(training_key(config_tree(cell.config)))
         if result.exists():
             print(f"{head}: finished earlier, skipped")
+        elif source is not None:
+            copy_result(cell.config, source, result)
+            reused += 1
+            print(f"{head}: same training config as {source.parent}, result reused")
         elif jobs == 1:
             print(f"{head}: training")
             train(cell.config, progress=progress)
@@ -51,8 +59,8 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
     if pending:
         _train_in_parallel(pending, jobs)
         ran += len(pending)
-    print(f"\n{spec.table} ({scale}): {ran} cells trained, {len(done) - ran} already finished, "
-          f"{not_run} not run")
+    print(f"\n{spec.table} ({scale}): {ran} cells trained, {reused} reused from other tables, "
+          f"{len(done) - ran - reused} already finished, {not_run} not run")
     for path in done:
         r = load_result(path)
         values = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.selected.values.items())

@@ -58,6 +58,8 @@ class TableSpec(_Strict):
     rows: list[RowSpec]
     columns: list[ColumnSpec]
     scales: dict[str, ScaleSpec]
+    # parameter columns of the report (Tables 4, 5, 16), computed from each row's configs
+    params: list[Literal["added", "trainable"]] = []
 
 
 class Cell(BaseModel):
@@ -79,13 +81,44 @@ def merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def load_spec(table: str, root: str | Path = SPEC_DIR) -> TableSpec:
-    path = Path(root) / f"{table}.yaml"
+def _raw_spec(table: str, root: Path) -> tuple[Path, Any]:
+    path = root / f"{table}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in Path(root).glob("*.yaml"))
+        known = sorted(p.stem for p in root.glob("*.yaml"))
         raise ValueError(f"unknown table {table!r}; specs available: {', '.join(known) or 'none'}")
+    return path, load_yaml_file(path)
+
+
+def _inherit(raw: dict, path: Path, root: Path) -> dict:
+    """``inherits: table1``: columns named by id and the scales come from that spec.
+
+    Tables that repeat Table 1's cells (4, 5, 6, 16) then train exactly Table 1's configs, so
+    their shared cells are reused (bench/reuse.py); ``scales`` given here merge over the parent's.
+    """
+    parent_name = raw.pop("inherits")
+    _, parent = _raw_spec(parent_name, root)
+    if not isinstance(parent, dict) or "inherits" in parent:
+        raise ValueError(f"{path}: inherits {parent_name!r}, which must be a plain spec")
+    by_id = {c.get("id"): c for c in parent.get("columns", []) if isinstance(c, dict)}
+    columns = []
+    for col in raw.get("columns", []):
+        if isinstance(col, str):
+            if col not in by_id:
+                raise ValueError(f"{path}: column {col!r} is not in {parent_name} "
+                                 f"(columns: {', '.join(by_id)})")
+            col = by_id[col]
+        columns.append(col)
+    return raw | {"columns": columns,
+                  "scales": merge(parent.get("scales", {}), raw.get("scales", {}))}
+
+
+def load_spec(table: str, root: str | Path = SPEC_DIR) -> TableSpec:
+    root = Path(root)
+    path, raw = _raw_spec(table, root)
+    if isinstance(raw, dict) and "inherits" in raw:
+        raw = _inherit(dict(raw), path, root)
     try:
-        return TableSpec.model_validate(load_yaml_file(path))
+        return TableSpec.model_validate(raw)
     except ValidationError as err:
         where, msg = first_error(err)
         raise ValueError(f"{path}: malformed spec at {where}: {msg}") from None

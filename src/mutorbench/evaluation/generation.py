@@ -28,8 +28,12 @@ def _left_pad(prompts: Sequence[Sequence[int]], pad_id: int):
 
 
 def _cache_kwarg(model) -> str:
-    """transformers renamed ``past_key_values`` to ``cache`` in 5.x; use whichever forward takes."""
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    """transformers renamed ``past_key_values`` to ``cache`` in 5.x; use whichever forward takes.
+
+    A peft model's forward takes both (and passes them on): ask the wrapped model's.
+    """
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
 @torch.no_grad()

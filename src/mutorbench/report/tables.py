@@ -15,6 +15,7 @@ import pandas as pd
 
 from mutorbench.bench.spec import expand, load_spec
 from mutorbench.report.paper import DEFAULT_DIR, load_paper_table
+from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
 from mutorbench.results import load_result
 from mutorbench.train.loop import run_dir_of
@@ -98,11 +99,19 @@ def _trivial_records(spec, cells) -> list[dict]:
 
 
 def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
-    """Paired delta to the Next-Token row of the same model prefix, same column and seeds."""
+    """Paired delta to the Next-Token row, same column and seeds.
+
+    The baseline of ``prefix/x`` is ``prefix/ntp`` (same model, or LoRA-MuToR vs LoRA-Next-Token),
+    else the table's plain ``ntp`` row (Table 4's ``mutor/3``, Table 5's ``lora/ntp``).
+    """
+    ids = {r.id for r in spec.rows}
+
     def baseline_of(row_id: str) -> str | None:
         prefix = row_id.rsplit("/", 1)[0] + "/" if "/" in row_id else ""
-        cand = prefix + BASELINE_ROW_METHOD
-        return cand if cand != row_id and any(r.id == cand for r in spec.rows) else None
+        for cand in (prefix + BASELINE_ROW_METHOD, BASELINE_ROW_METHOD):
+            if cand != row_id and cand in ids:
+                return cand
+        return None
 
     for i, rec in frame.iterrows():
         base = baseline_of(rec["row"])
@@ -151,7 +160,8 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
         for _, r in frame.iterrows()])
     caption = (f"{spec.title}. Paper: the paper's reported values (baselines/paper/{spec.paper}). "
                f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
-               "spec's eval rule; Δ: paired bootstrap over test examples vs the Next-Token row. "
+               "spec's eval rule; Δ: paired bootstrap over test examples vs the Next-Token row "
+               "of the same model or setting (LoRA-MuToR vs LoRA-Next-Token), else the plain one. "
                "Paper numbers and ours come from different runs and are never combined.")
     if any(frame["status"] == "trivial"):
         caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
@@ -160,8 +170,17 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
         caption += f" Scale '{scale}': {spec.scales[scale].note.strip()}"
     paths = {"md": out / f"{table}.md", "csv": out / f"{table}.csv", "tex": out / f"{table}.tex",
              "png": out / f"{table}.png"}
-    paths["md"].write_text(f"# {table}\n\n{caption}\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n")
+    md = f"# {table}\n\n{caption}\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n"
     frame.to_csv(paths["csv"], index=False)
+    if spec.params:
+        counts = params_frame(spec, scale, load_paper_table(spec.paper, paper_root),
+                              results_root=str(results_root))
+        md += ("\n## Parameters\n\nWhat each row's method adds to the base model (and trains), "
+               "counted by `mutor-bench params` on each model's architecture; the paper's figure "
+               "as printed.\n\n" + counts.to_markdown(index=False, disable_numparse=True) + "\n")
+        paths["params_csv"] = out / f"{table}-params.csv"
+        counts.to_csv(paths["params_csv"], index=False)
+    paths["md"].write_text(md)
     paths["tex"].write_text(shown.to_latex(index=False, caption=caption, label=f"tab:{table}"))
     _plot(frame, table, scale, paths["png"])
     return paths

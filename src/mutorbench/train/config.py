@@ -160,6 +160,7 @@ class RunConfig(_Strict):
     checkpoint_every_steps: PositiveInt | None = None
     eval: EvalConfig = EvalConfig()
     threads: PositiveInt | None = None  # torch intra-op threads; recorded either way
+    export: bool = False  # save the final model as the plain base architecture in <run>/model
     output_dir: str = "results/runs"
     run_name: str | None = None  # default: <method>-seed<seed>
 

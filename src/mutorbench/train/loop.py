@@ -120,6 +120,9 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                        micro_batch=b.micro_batch_size, accumulation=b.grad_accumulation,
                        world_size=dist.world, warmup_fraction=cfg.optim.warmup_fraction,
                        regular_tokens_of_step=lambda s: int(lengths[sampler.global_batch_at(s)].sum()))
+    if cfg.export and cfg.parallel == "fsdp" and dist.world > 1:
+        raise ValueError("export=true needs whole weights on one process: use parallel=ddp "
+                         "(FSDP shards them)")
     trained = wrap(model, dist, cfg.parallel)  # FSDP shards in place: optimizer comes after
     optimizer, scheduler = build_optimizer(model, cfg.optim, plan)
     ckpt_path = run_dir / "checkpoint.pt"
@@ -223,6 +226,10 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
 
     if not dist.is_main:
         return result_path
+    if cfg.export:  # the final weights, as the base architecture (no LoRA, heads or registers)
+        from mutorbench.models.export import export_model
+
+        bar.write(f"exported: {export_model(model, method, tokenizer, run_dir / 'model')}")
     warm = state.step_times[min(3, len(state.step_times) - 1):]
     memory, memory_kind = peak_memory(dist.device)
     data = {

@@ -1,0 +1,53 @@
+"""Finished cells shared between tables.
+
+The paper repeats cells across tables (Table 4's d_max=4 MuToR and d_max=2 Multi-Token are Table 1's
+cells; Table 5's full fine-tuning row and Table 6's "Same" row are Table 1's). A cell whose resolved
+training config equals one already finished under the same results root is copied with its new
+table/cell labels and `reused_from`, not trained again: same config, same seed, same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from mutorbench.results import write_result
+from mutorbench.train.config import RunConfig, config_tree, parse_config
+
+# where a cell's result is filed, not how it is trained
+BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export")
+
+
+def training_key(tree: dict) -> str:
+    """sha256 of the config with defaults filled in and bookkeeping (and cache paths) left out."""
+    resolved = config_tree(parse_config(tree))
+    for key in BOOKKEEPING:
+        resolved.pop(key, None)
+    pretrain = resolved.get("model", {}).get("pretrain")
+    if isinstance(pretrain, dict):  # a base is identified by its recipe, not where it is cached
+        pretrain.pop("cache_dir", None)
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+
+
+def index_results(root: str | Path) -> dict[str, Path]:
+    """training key -> result.json of every finished, original (not itself reused) train result."""
+    index: dict[str, Path] = {}
+    for path in sorted(Path(root).glob("*/*/*/result.json")):  # <table>/<scale>/<run>/
+        try:
+            data = json.loads(path.read_text())
+            if data.get("kind") != "train" or data.get("reused_from"):
+                continue
+            key = training_key(data["config"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # unreadable, or written by a version whose config no longer parses
+        index.setdefault(key, path)
+    return index
+
+
+def copy_result(cfg: RunConfig, source: Path, dest: Path) -> Path:
+    """Write ``source``'s result as ``cfg``'s cell; everything but the labels stays as measured."""
+    data = json.loads(source.read_text())
+    data.update(table=cfg.table, cell=cfg.cell, scale=cfg.scale, config=config_tree(cfg),
+                reused_from=str(source))
+    return write_result(dest, data)
