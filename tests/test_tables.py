@@ -120,6 +120,12 @@ def test_malformed_spec(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("table: bad\ntitle: t\npaper: table1\nrows: []\n")
     assert main(["run", "bad", "--specs", str(tmp_path)]) == 2
     assert "malformed spec at columns: Field required" in capsys.readouterr().err
+    # a flow-style key with a comma splits in two: named, not silently ignored
+    (tmp_path / "typo.yaml").write_text(
+        "table: typo\ntitle: t\npaper: table1\ncolumns: [{id: 'G(2,4)'}]\nscales: {}\n"
+        "rows: [{id: r, per_column: {G(2,4): {seed: 1}}}]\n")
+    assert main(["run", "typo", "--specs", str(tmp_path)]) == 2
+    assert "row 'r': per_column names unknown columns ['4)', 'G(2']" in capsys.readouterr().err
 
 
 def test_tiny_table1_runs_every_gemma_cell_on_the_generated_formats_from_one_base(tmp_path):
@@ -205,6 +211,8 @@ def test_a_cell_already_run_by_another_table_is_reused_not_retrained(tmp_path, s
     assert b.reused_from == str(first) and a.reused_from is None
     assert b.metrics == a.metrics and b.init_weights_hash == a.init_weights_hash
     assert b.config["run_name"] != a.config["run_name"]
+    gens = sorted(p.name for p in (first.parent / "generations").iterdir())
+    assert gens and sorted(p.name for p in (reused[0].parent / "generations").iterdir()) == gens
     from mutorbench.bench.reuse import BOOKKEEPING
 
     assert {k: v for k, v in b.config.items() if k not in BOOKKEEPING} == \
@@ -283,3 +291,35 @@ def test_parameter_columns_are_computed_from_each_row_config():
     assert t5.loc["lora/mutor", "Ours: trainable (paper-scale model)"] == "39,225,344"  # + 2,048
     t6 = params_frame(load_spec("table6"), "tiny", load_paper_table("table6")).set_index("Row")
     assert t6.loc["mutor/per_offset", "Ours: added (paper-scale model)"] == "8,192"
+
+
+def test_parallel_workers_stop_when_the_runner_is_killed(tmp_path, specs):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cmd = [sys.executable, "-m", "mutorbench.cli", "run", "tinytab", "--scale", "tiny",
+           "--specs", str(specs), "--results", str(tmp_path / "r"), "--reports",
+           str(tmp_path / "rep"), "--jobs", "2", "--no-progress", "--set", "budget.amount=100000"]
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def workers() -> list[int]:
+        out = subprocess.run(["pgrep", "-f", "-P", str(proc.pid), "spawn_main"],
+                             capture_output=True, text=True, check=False).stdout
+        return [int(p) for p in out.split()]
+
+    deadline = time.time() + 120
+    while len(workers()) < 2:
+        assert time.time() < deadline and proc.poll() is None, "the workers never started"
+        time.sleep(0.2)
+    pids = workers()
+    os.kill(proc.pid, signal.SIGKILL)  # as `kill -9`, or a scheduler ending the job
+    proc.wait()
+    deadline = time.time() + 20
+    while any(os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
+              for p in pids):
+        assert time.time() < deadline, "pool workers outlived the runner"
+        time.sleep(0.2)

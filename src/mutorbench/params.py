@@ -74,6 +74,8 @@ def count_params(model: str | object, method_cfg, lora_cfg=None) -> dict:
     elif method_cfg.id == "mutor":
         rows = 1 if method_cfg.registers == "shared" else method_cfg.d_max
         added = rows * text.hidden_size * (1 if text.tie_word_embeddings else 2)
+    elif method_cfg.id == "teacherless":  # the dummy token's row
+        added = text.hidden_size * (1 if text.tie_word_embeddings else 2)
     elif method_cfg.id == "multi_token":
         with torch.device("meta"):
             added = (method_cfg.d_max - 1) * _numel(new_head_layer(model))

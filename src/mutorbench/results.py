@@ -19,7 +19,7 @@ from mutorbench.errors import first_error
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "result.schema.json"
 METRIC_NAMES = ("accuracy", "rouge1", "rouge2", "rougeL", "rougeLsum", "fid", "inception_score",
-                "solve_rate")
+                "solve_rate", "decisive_accuracy", "token_accuracy")
 
 
 class _Strict(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 from mutorbench.results import write_result
@@ -46,8 +47,18 @@ def index_results(root: str | Path) -> dict[str, Path]:
 
 
 def copy_result(cfg: RunConfig, source: Path, dest: Path) -> Path:
-    """Write ``source``'s result as ``cfg``'s cell; everything but the labels stays as measured."""
+    """Write ``source``'s result as ``cfg``'s cell; everything but the labels stays as measured.
+
+    The training log and the logged generations come along (the report's paired deltas read
+    them), so the cell's folder stands on its own; the result is written last, as in training.
+    """
     data = json.loads(source.read_text())
     data.update(table=cfg.table, cell=cfg.cell, scale=cfg.scale, config=config_tree(cfg),
                 reused_from=str(source))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if (source.parent / "generations").is_dir():
+        shutil.copytree(source.parent / "generations", dest.parent / "generations",
+                        dirs_exist_ok=True)
+    if (source.parent / "log.jsonl").is_file():
+        shutil.copy2(source.parent / "log.jsonl", dest.parent / "log.jsonl")
     return write_result(dest, data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
@@ -74,6 +76,17 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
     return done
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: stop when the parent is gone (killed by SIGTERM or SIGKILL, which
+    leaves a process pool's workers running otherwise), checked every second."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _train_quietly(cfg) -> tuple[Path, float]:
     start = time.perf_counter()
     return train(cfg, progress=False), time.perf_counter() - start
@@ -91,7 +104,8 @@ def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
         ensure_base(cfg)
     print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
     start = time.perf_counter()
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_train_quietly, cfg): head for head, cfg in pending}
         for k, fut in enumerate(as_completed(futures), 1):
             path, seconds = fut.result()  # a failed cell stops the table with its own error

@@ -12,7 +12,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mutorbench.errors import first_error
 from mutorbench.train.config import RunConfig, parse_config
@@ -31,6 +31,9 @@ class ColumnSpec(_Strict):
     overrides: dict[str, Any] = {}
     scales: dict[str, dict[str, Any]] = {}  # per-scale column overrides (e.g. a generated task)
     paper: dict[str, str] = {}  # our metric name -> the paper table's column id
+    # metric -> percent a guess scores (star graph: 100/degree for solve rate and decisive token)
+    chance: dict[str, float] = {}
+    run_at: list[str] | None = None  # scales that run this column (None: all); else "not run"
 
 
 class RowSpec(_Strict):
@@ -60,6 +63,19 @@ class TableSpec(_Strict):
     scales: dict[str, ScaleSpec]
     # parameter columns of the report (Tables 4, 5, 16), computed from each row's configs
     params: list[Literal["added", "trainable"]] = []
+    # paper_vs_ours: bars of the paper's and our means; seeds: ours only (the paper gives no
+    # numbers), grouped by column, one dot per seed, the columns' chance lines (Fig. 4)
+    plot: Literal["paper_vs_ours", "seeds"] = "paper_vs_ours"
+
+    @model_validator(mode="after")
+    def _known_columns(self):
+        ids = {c.id for c in self.columns}
+        for row in self.rows:
+            unknown = sorted(set(row.per_column) - ids)
+            if unknown:
+                raise ValueError(f"row {row.id!r}: per_column names unknown columns {unknown} "
+                                 f"(columns: {', '.join(sorted(ids))}; quote ids with commas)")
+        return self
 
 
 class Cell(BaseModel):
@@ -133,10 +149,12 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
     for row in spec.rows:
         row_scale = row.scales.get(scale, {})
         seeds = row_scale.get("seeds", sc.seeds)
-        status = row_scale.get("status", row.status)
         for col in spec.columns:
             if col.id in row.per_column and row.per_column[col.id] is None:
                 continue
+            status = row_scale.get("status", row.status)
+            if col.run_at is not None and scale not in col.run_at:
+                status = "not_run"
             for seed in seeds:
                 cid = f"{row.id}/{col.id}/seed{seed}"
                 if status != "run":

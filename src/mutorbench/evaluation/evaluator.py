@@ -59,6 +59,22 @@ def _last_box(text: str) -> str | None:
     return boxes[-1] if boxes else None
 
 
+def star_path_scorer(completions: list[str], references: list[str]):
+    """Star graph: ``solve_rate`` (the whole path) and ``decisive_accuracy`` (the node after the
+    source, where next-token training sits at chance, 1/degree), both exact, in percent."""
+    from mutorbench.tasks.star_graph import parse_nodes  # lazy: tasks import this module
+
+    details = []
+    for c, r in zip(completions, references):
+        got, ref = parse_nodes(c), parse_nodes(r)
+        details.append({"extracted": ",".join(got), "correct": got == ref,
+                        "decisive_correct": len(got) > 1 and got[1] == ref[1]})
+    n = len(references)
+    return ({"solve_rate": 100.0 * sum(d["correct"] for d in details) / n,
+             "decisive_accuracy": 100.0 * sum(d["decisive_correct"] for d in details) / n},
+            details)
+
+
 # What each accuracy metric reads from a completion (also used by the trivial baselines).
 EXTRACTORS: dict[str, Callable[[str], object]] = {
     "gsm8k": extract_hash_number, "gsm8k_boxed": _first_box, "math": _last_box,
@@ -76,6 +92,7 @@ SCORERS: dict[str, Scorer] = {
     "exact": accuracy_scorer(lambda c, r: c.strip() == r.strip(), EXTRACTORS["exact"]),
     "arith": accuracy_scorer(_final_answers_match, EXTRACTORS["arith"]),
     "rouge": rouge_scorer,
+    "star_path": star_path_scorer,
 }
 
 
@@ -94,13 +111,17 @@ class GenerationEvaluator:
     prefix_attention: str = "bidirectional"
 
     def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
-                 log_path: str | Path | None = None) -> dict:
-        """Metrics of ``split``; with ``log_path``, one JSONL line per example is written there."""
+                 log_path: str | Path | None = None, decode: Callable | None = None) -> dict:
+        """Metrics of ``split``; with ``log_path``, one JSONL line per example is written there.
+
+        ``decode``: a method's own decoding (teacherless: parallel); default greedy, cached.
+        """
+        decode = decode or greedy_generate
         pairs = self.task.texts(split)
         prompts = [tokenizer(p)["input_ids"] for p, _ in pairs]
         completions: list[str] = []
         for s in range(0, len(prompts), self.batch_size):
-            outs = greedy_generate(model, prompts[s:s + self.batch_size],
+            outs = decode(model, prompts[s:s + self.batch_size],
                                    max_new_tokens=self.max_new_tokens,
                                    eos_id=tokenizer.eos_token_id, pad_id=tokenizer.pad_token_id,
                                    prefix_attention=self.prefix_attention,
@@ -108,6 +129,13 @@ class GenerationEvaluator:
             completions += [tokenizer.decode(o, skip_special_tokens=True) for o in outs]
         references = [a for _, a in pairs]
         metrics, details = self.score(completions, references)
+        if getattr(self.task, "teacher_forced", False):  # star graph: also teacher-forced accuracy
+            from mutorbench.evaluation.teacher_forced import token_accuracies
+
+            per_example = token_accuracies(model, tokenizer, pairs, batch_size=self.batch_size,
+                                           prefix_attention=self.prefix_attention)
+            metrics["token_accuracy"] = sum(per_example) / len(per_example)
+            details = [d | {"token_accuracy": t} for d, t in zip(details, per_example)]
         if log_path is not None:
             log_path = Path(log_path)
             log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
 
 SPECIALS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
@@ -32,5 +32,23 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512,
     bos = SPECIALS["bos_token"]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", special_tokens=[(bos, tok.token_to_id(bos))]
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIALS)
+
+
+def numeral_tokenizer(vocabulary: Iterable[str]) -> PreTrainedTokenizerFast:
+    """One token per word of ``vocabulary`` (node ids, separators), no BPE: ``12,3`` -> 12 , 3.
+
+    Ids 0..3 are the same specials as the BPE tokenizer's, then the words in the given order;
+    decoding joins tokens without spaces, so text round-trips exactly.
+    """
+    words = list(dict.fromkeys(vocabulary))
+    vocab = {tok: i for i, tok in enumerate([*SPECIALS.values(), *words])}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIALS["unk_token"]))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"\d+|[^\d\s]"), behavior="isolated")
+    tok.decoder = decoders.Fuse()
+    bos = SPECIALS["bos_token"]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", special_tokens=[(bos, vocab[bos])]
     )
     return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIALS)

@@ -21,6 +21,8 @@ from mutorbench.results import load_result
 from mutorbench.train.loop import run_dir_of
 
 BASELINE_ROW_METHOD = "ntp"
+# metric -> the per-example verdict its scorer logs
+VERDICTS = {"accuracy": "correct", "solve_rate": "correct", "decisive_accuracy": "decisive_correct"}
 
 
 def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
@@ -33,8 +35,9 @@ def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
     if not log.exists():
         return None
     rows = [json.loads(x) for x in log.read_text().splitlines()]
-    key = "correct" if metric == "accuracy" else metric
-    return np.array([100.0 * float(x[key]) if key == "correct" else float(x[key]) for x in rows])
+    if metric in VERDICTS:  # per-example verdicts, as percent
+        return np.array([100.0 * float(x[VERDICTS[metric]]) for x in rows])
+    return np.array([float(x[metric]) for x in rows])  # per-example scores (ROUGE)
 
 
 def collect(table: str, scale: str, *, spec_root="bench", results_root="results",
@@ -68,7 +71,8 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
                        "paper": paper_value, "status": status[(row.id, col.id)],
                        "n": len(values), "mean": np.mean(values) if values else None,
                        "std": np.std(values, ddof=1) if len(values) > 1 else None,
-                       "delta": None, "ci_low": None, "ci_high": None}
+                       "delta": None, "ci_low": None, "ci_high": None,
+                       "seed_values": values, "chance": col.chance.get(metric)}
                 records.append(rec)
     records += _trivial_records(spec, cells)
     frame = pd.DataFrame(records)
@@ -92,7 +96,7 @@ def _trivial_records(spec, cells) -> list[dict]:
         base = trivial_baseline(build_task(cfg.task), cfg.eval.report_split)
         for metric in col.paper:
             records.append({"row": TRIVIAL_ROW, "column": col.id, "metric": metric, "paper": None,
-                            "status": "trivial", "rule": base["name"], "n": 0,
+                            "status": "trivial", "rule": base["name"], "n": 0, "chance": None,
                             "mean": base["values"].get(metric), "std": None, "delta": None,
                             "ci_low": None, "ci_high": None})
     return records
@@ -150,13 +154,16 @@ def _fmt(rec) -> tuple[str, str, str]:
 def write_report(table: str, scale: str, *, spec_root="bench", results_root="results",
                  reports_root="reports", paper_root=DEFAULT_DIR) -> dict[str, Path]:
     spec = load_spec(table, spec_root)
+    paper = load_paper_table(spec.paper, paper_root)
     frame = collect(table, scale, spec_root=spec_root, results_root=results_root,
                     paper_root=paper_root)
     out = Path(reports_root)
     out.mkdir(parents=True, exist_ok=True)
     shown = pd.DataFrame([
         {"Row": r["row"], "Column": r["column"], "Metric": r["metric"],
-         **dict(zip(("Paper", f"Ours ({scale})", "Δ vs Next-Token [95% CI]"), _fmt(r)))}
+         **dict(zip(("Paper", f"Ours ({scale})", "Δ vs Next-Token [95% CI]"), _fmt(r))),
+         **({"Chance": f"{r['chance']:.2f}" if not pd.isna(r["chance"]) else ""}
+            if frame["chance"].notna().any() else {})}
         for _, r in frame.iterrows()])
     caption = (f"{spec.title}. Paper: the paper's reported values (baselines/paper/{spec.paper}). "
                f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
@@ -166,6 +173,8 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
     if any(frame["status"] == "trivial"):
         caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
                     "training split, or the first dialogue line).")
+    if paper.qualitative:
+        caption += " The paper gives no numbers here; what it says: " + " ".join(paper.notes)
     if spec.scales[scale].note:
         caption += f" Scale '{scale}': {spec.scales[scale].note.strip()}"
     paths = {"md": out / f"{table}.md", "csv": out / f"{table}.csv", "tex": out / f"{table}.tex",
@@ -173,8 +182,7 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
     md = f"# {table}\n\n{caption}\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n"
     frame.to_csv(paths["csv"], index=False)
     if spec.params:
-        counts = params_frame(spec, scale, load_paper_table(spec.paper, paper_root),
-                              results_root=str(results_root))
+        counts = params_frame(spec, scale, paper, results_root=str(results_root))
         md += ("\n## Parameters\n\nWhat each row's method adds to the base model (and trains), "
                "counted by `mutor-bench params` on each model's architecture; the paper's figure "
                "as printed.\n\n" + counts.to_markdown(index=False, disable_numparse=True) + "\n")
@@ -182,7 +190,10 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
         counts.to_csv(paths["params_csv"], index=False)
     paths["md"].write_text(md)
     paths["tex"].write_text(shown.to_latex(index=False, caption=caption, label=f"tab:{table}"))
-    _plot(frame, table, scale, paths["png"])
+    if spec.plot == "seeds":
+        _plot_seeds(frame, spec, scale, paths["png"])
+    else:
+        _plot(frame, table, scale, paths["png"])
     return paths
 
 
@@ -202,6 +213,41 @@ def _plot(frame: pd.DataFrame, table: str, scale: str, path: Path) -> None:
     ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
     ax.set_title(f"{table}: paper vs ours ({scale})")
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_seeds(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
+    """Grouped bars of our means (first metric of each column), one dot per seed, chance lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r.id for r in spec.rows]
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(spec.columns) * len(rows) / 2), 4))
+    width = 0.8 / len(rows)
+    for c, col in enumerate(spec.columns):
+        metric = next(iter(col.paper), None)
+        for k, row in enumerate(rows):
+            sel = frame[(frame["row"] == row) & (frame["column"] == col.id)
+                        & (frame["metric"] == metric)]
+            if sel.empty or sel.iloc[0]["n"] == 0:
+                continue
+            x = c - 0.4 + width * (k + 0.5)
+            ax.bar(x, sel.iloc[0]["mean"], width, color=f"C{k}", label=row if c == 0 else None)
+            seeds = sel.iloc[0]["seed_values"]
+            ax.scatter([x] * len(seeds), seeds, color="black", s=12, zorder=3)
+        if metric in col.chance:
+            ax.hlines(col.chance[metric], c - 0.45, c + 0.45, colors="grey", linestyles="dashed",
+                      label="chance" if c == 0 else None)
+    ax.set_xticks(range(len(spec.columns)), [c.id for c in spec.columns])
+    metric = next(iter(spec.columns[0].paper), "")
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(f"{spec.table}: ours ({scale}); dots: seeds")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

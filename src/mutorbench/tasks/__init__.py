@@ -11,19 +11,25 @@ from mutorbench.tasks.jsonl import JsonlTask
 from mutorbench.tasks.math500 import MATH500Task
 from mutorbench.tasks.mathgen import GENERATED_MATH
 from mutorbench.tasks.openmath import OneMGSM, OneMMATH, TwoMGSM
+from mutorbench.tasks.star_graph import StarGraphTask
 from mutorbench.tasks.summarization import DialogSumTask, SAMSumTask
 
 HF_TASKS = {t.name: t for t in (OneMGSM, TwoMGSM, OneMMATH, MATH500Task, AquaTask, SAMSumTask,
                                 DialogSumTask)}
 # Tiny scale: deterministic generated data in the real datasets' formats (offline).
 GENERATED_TASKS = {"arith": ArithTask, "dialogues": DialoguesTask, **GENERATED_MATH}
-TASKS = (*GENERATED_TASKS, "gsm8k", "jsonl", *HF_TASKS)
+TASKS = (*GENERATED_TASKS, "star_graph", "gsm8k", "jsonl", *HF_TASKS)
 
 
 def build_task(cfg):
     if cfg.name in GENERATED_TASKS:
         task = GENERATED_TASKS[cfg.name](data_seed=cfg.data_seed, train_examples=cfg.train_examples,
                                          eval_examples=cfg.eval_examples)
+    elif cfg.name == "star_graph":
+        task = StarGraphTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
+                             eval_examples=cfg.eval_examples, degree=cfg.graph.degree,
+                             path_length=cfg.graph.path_length, num_nodes=cfg.graph.num_nodes,
+                             local_path=cfg.local_path)
     elif cfg.name == "gsm8k":
         task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision)
     elif cfg.name == "jsonl":

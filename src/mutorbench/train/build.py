@@ -7,8 +7,9 @@ import torch
 from mutorbench.methods.multi_token import DSMultiToken, MultiToken
 from mutorbench.methods.mutor import MuToR
 from mutorbench.methods.ntp import NextToken
+from mutorbench.methods.teacherless import Teacherless
 from mutorbench.models.tiny import build_model, tiny_config
-from mutorbench.models.tokenizer import train_bpe_tokenizer
+from mutorbench.models.tokenizer import numeral_tokenizer, train_bpe_tokenizer
 
 HUB_FLAG_HINT = ("set model.name_or_path to a local directory holding the model and tokenizer "
                  "(the hub is not reachable or HF_HUB_OFFLINE=1 is set)")
@@ -25,6 +26,11 @@ def _weights_source(cfg) -> tuple[str | None, str | None]:
 
 def build_tokenizer(cfg, task):
     if cfg.model.source == "tiny" and cfg.model.pretrain is None:
+        if cfg.tokenizer.kind == "numeral":
+            if not hasattr(task, "vocabulary"):
+                raise ValueError(f"tokenizer.kind=numeral needs a task with a fixed vocabulary "
+                                 f"(star_graph), not {task.name!r}")
+            return numeral_tokenizer(task.vocabulary())
         return train_bpe_tokenizer(task.tokenizer_corpus(), vocab_size=cfg.tokenizer.vocab_size,
                                    split_digits=cfg.tokenizer.split_digits)
     from transformers import AutoTokenizer
@@ -78,6 +84,8 @@ def build_method(method_cfg, *, seed: int):
         return MultiToken(**params, seed=seed)
     if method_id == "ds_multi_token":
         return DSMultiToken(**params, seed=seed)
+    if method_id == "teacherless":
+        return Teacherless(**params, seed=seed)
     raise ValueError(f"unknown method {method_id!r}")
 
 

@@ -52,6 +52,15 @@ class ModelConfig(_Strict):
 class TokenizerConfig(_Strict):
     vocab_size: PositiveInt = 384  # tiny scale: byte-level BPE trained on the task's training text
     split_digits: bool = False  # one token per digit (as Gemma's tokenizer); for arithmetic tasks
+    # numeral: one token per word of the task's fixed vocabulary (star_graph node ids), no BPE
+    kind: Literal["bpe", "numeral"] = "bpe"
+
+
+class GraphConfig(_Strict):
+    """`star_graph` only: ``degree`` arms of ``path_length`` nodes (source included) from a source."""
+    degree: Annotated[int, Field(ge=2)] = 2
+    path_length: Annotated[int, Field(ge=2)] = 5
+    num_nodes: PositiveInt = 50
 
 
 class TaskConfig(_Strict):
@@ -63,6 +72,7 @@ class TaskConfig(_Strict):
     local_path: str | None = None  # a local copy of the dataset (no hub access needed)
     revision: str | None = None  # hub dataset revision
     metric: str | None = None  # override the task's metric (arith, gsm8k, math, aqua, exact, rouge)
+    graph: GraphConfig = GraphConfig()
 
 
 class NtpConfig(_Strict):
@@ -80,6 +90,13 @@ class MutorConfig(_Strict):
     prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
     registers: Literal["shared", "per_offset"] = "shared"
     init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
+class TeacherlessConfig(_Strict):
+    """Bachmann & Nagarajan's teacherless objective (star graph reference arm)."""
+    id: Literal["teacherless"] = "teacherless"
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
 
 
 class _HeadsConfig(_Strict):
@@ -148,8 +165,8 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     task: TaskConfig = TaskConfig()
-    method: Annotated[NtpConfig | MutorConfig | MultiTokenConfig | DSMultiTokenConfig,
-                      Field(discriminator="id")] = NtpConfig()
+    method: Annotated[NtpConfig | MutorConfig | MultiTokenConfig | DSMultiTokenConfig
+                      | TeacherlessConfig, Field(discriminator="id")] = NtpConfig()
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
     budget: BudgetConfig = BudgetConfig()
@@ -165,7 +182,7 @@ class RunConfig(_Strict):
     run_name: str | None = None  # default: <method>-seed<seed>
 
 
-METHOD_IDS = ("ntp", "mutor", "multi_token", "ds_multi_token")
+METHOD_IDS = ("ntp", "mutor", "multi_token", "ds_multi_token", "teacherless")
 
 
 def _one_line(err: ValidationError) -> str:

@@ -207,7 +207,7 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                 gen_log = (run_dir / "generations" / f"step{state.step:07d}-{split}.jsonl"
                            if dist.is_main else None)
                 values = evaluator(model, tokenizer, split, suppress_ids=suppress,
-                                   log_path=gen_log)
+                                   log_path=gen_log, decode=getattr(method, "decode", None))
                 if dist.is_main:
                     state.checkpoints.append({"step": state.step,
                                               "epoch": state.step / plan.steps_per_epoch,

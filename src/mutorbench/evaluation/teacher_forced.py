@@ -1,0 +1,36 @@
+"""Teacher-forced per-token accuracy: how often the argmax after the TRUE prefix is the next token.
+
+On the star graph this separates what next-token training learns (every token but the decisive one
+follows from the previous: high teacher-forced accuracy) from what it can do (greedy solve rate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from mutorbench.examples import tokenize_example
+from mutorbench.methods.layout import IGNORE_INDEX
+from mutorbench.methods.ntp import build_ntp_inputs
+
+
+@torch.no_grad()
+def token_accuracies(model, tokenizer, pairs: Sequence[tuple[str, str]], *, batch_size: int = 32,
+                     prefix_attention: str = "bidirectional") -> list[float]:
+    """Per example: percent of answer tokens (EOS excluded) that are the argmax after the true
+    prefix, under next-token inputs and the evaluation's prefix attention."""
+    device = next(model.parameters()).device
+    examples = [tokenize_example(tokenizer, p, a, index=i) for i, (p, a) in enumerate(pairs)]
+    out: list[float] = []
+    for s in range(0, len(examples), batch_size):
+        chunk = examples[s:s + batch_size]
+        batch = build_ntp_inputs([e.prompt_ids for e in chunk],
+                                 [e.answer_ids[:-1] for e in chunk],  # no EOS target
+                                 pad_id=tokenizer.pad_token_id, prefix_attention=prefix_attention)
+        kwargs = batch.model_kwargs(next(model.parameters()).dtype)
+        pred = model(**{k: v.to(device) for k, v in kwargs.items()}).logits.argmax(-1).cpu()
+        scored = batch.labels != IGNORE_INDEX
+        hits = (pred == batch.labels) & scored
+        out += (100.0 * hits.sum(1) / scored.sum(1).clamp(min=1)).tolist()
+    return out

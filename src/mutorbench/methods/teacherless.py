@@ -1,0 +1,93 @@
+"""Teacherless training (Bachmann & Nagarajan 2024): a reference arm for the star-graph task.
+
+Every answer input is replaced by one dummy token, so each answer token is predicted from the
+prompt alone (no teacher forcing, no "Clever Hans" shortcut); the labels are next-token's. Decoding
+is parallel: one forward over the prompt followed by dummies, the argmax at every answer position.
+The dummy is an added special token (row drawn like a register's, stripped on export).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from mutorbench.examples import Example
+from mutorbench.methods.layout import ModelInputs
+from mutorbench.methods.ntp import NextToken, build_ntp_inputs
+from mutorbench.models.registers import RegisterState, add_registers
+
+DUMMY = "<dummy>"
+
+
+def build_teacherless_inputs(prompts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]],
+                             *, dummy_id: int, pad_id: int, prefix_attention: str = "bidirectional",
+                             dtype: torch.dtype = torch.float32) -> ModelInputs:
+    """Next-token layout and labels, with every answer input replaced by ``dummy_id``."""
+    batch = build_ntp_inputs(prompts, answers, pad_id=pad_id, prefix_attention=prefix_attention,
+                             dtype=dtype)
+    pos = torch.arange(batch.input_ids.shape[1])
+    P = torch.tensor([len(p) for p in prompts])
+    in_answer = (pos[None, :] >= P[:, None]) & (pos[None, :] < batch.lengths[:, None])
+    batch.input_ids = batch.input_ids.masked_fill(in_answer, dummy_id)
+    return batch
+
+
+@torch.no_grad()
+def parallel_generate(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, eos_id: int,
+                      pad_id: int, dummy_id: int, prefix_attention: str = "bidirectional",
+                      suppress_ids: Sequence[int] = ()) -> list[list[int]]:
+    """Teacherless decoding: one forward over prompt + ``max_new_tokens`` dummies; token j of the
+    answer is the argmax at position len(prompt) - 1 + j. Cut at EOS (excluded)."""
+    device = next(model.parameters()).device
+    batch = build_ntp_inputs(prompts, [[dummy_id] * max_new_tokens] * len(prompts), pad_id=pad_id,
+                             prefix_attention=prefix_attention)
+    kwargs = batch.model_kwargs(next(model.parameters()).dtype)
+    logits = model(**{k: v.to(device) for k, v in kwargs.items()}).logits.float()
+    blocked = sorted({dummy_id, *suppress_ids})
+    logits[..., blocked] = torch.finfo(logits.dtype).min
+    outs = []
+    for i, p in enumerate(prompts):
+        tokens = logits[i, len(p) - 1:len(p) - 1 + max_new_tokens].argmax(-1).tolist()
+        outs.append(tokens[:tokens.index(eos_id)] if eos_id in tokens else tokens)
+    return outs
+
+
+@dataclass
+class Teacherless(NextToken):
+    """Next-token's loss and labels (inherited) on dummy answer inputs; decoded in parallel."""
+
+    seed: int = 0
+    id: str = "teacherless"
+    state: RegisterState | None = field(default=None, repr=False)  # the dummy token's row
+
+    def hyperparameters(self) -> dict:
+        out = super().hyperparameters() | {"seed": self.seed}
+        return out | ({"dummy_init": self.state.init} if self.state is not None else {})
+
+    def prepare(self, model, tokenizer) -> RegisterState:
+        if self.state is not None:
+            raise RuntimeError("Teacherless.prepare was already called for this objective")
+        self.state = add_registers(model, tokenizer, [DUMMY], seed=self.seed)
+        return self.state
+
+    @property
+    def dummy_id(self) -> int:
+        if self.state is None:
+            raise RuntimeError("call Teacherless.prepare(model, tokenizer) first")
+        return self.state.token_ids[0]
+
+    def suppress_ids(self) -> list[int]:
+        return [self.dummy_id]
+
+    def decode(self, model, prompts, **kwargs) -> list[list[int]]:
+        """The evaluator's decoding for this arm (parallel, not autoregressive)."""
+        return parallel_generate(model, prompts, dummy_id=self.dummy_id, **kwargs)
+
+    def build_batch(self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0,
+                    dtype=torch.float32) -> ModelInputs:
+        return build_teacherless_inputs([e.prompt_ids for e in examples],
+                                        [e.answer_ids for e in examples], dummy_id=self.dummy_id,
+                                        pad_id=pad_id, prefix_attention=self.prefix_attention,
+                                        dtype=dtype)

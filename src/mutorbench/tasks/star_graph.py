@@ -1,0 +1,140 @@
+"""`star_graph`: path-finding on star graphs (Bachmann & Nagarajan 2024; the paper's Fig. 4).
+
+A graph has ``degree`` arms leaving a source node, each arm ``path_length`` nodes long (source
+included, so ``path_length - 1`` edges). The prompt lists the edges in random order, then the query
+(source, goal); the answer is the path from source to goal, in their text format::
+
+    u,v|u,v|...|u,v/s,g=s,a,b,...,g
+
+Teacher-forced next-token training learns a "Clever Hans" shortcut and leaves the first step after
+the source (the decisive token) at chance, 1/degree. Node ids are 0..num_nodes-1; a numeral
+tokenizer (`models/tokenizer.numeral_tokenizer`) gives one token per node id and separator.
+Evaluation graphs are drawn first and training graphs equal to one of them are skipped, so the
+splits are disjoint. ``local_path``: a folder of Bachmann & Nagarajan's published files.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SEPARATORS = (",", "|", "/", "=")
+
+
+@dataclass(frozen=True)
+class StarGraph:
+    source: int
+    goal: int
+    arms: tuple[tuple[int, ...], ...]  # each arm from the source (first) to its leaf (last)
+    edges: tuple[tuple[int, int], ...]  # in the order the prompt lists them
+
+    @property
+    def path(self) -> tuple[int, ...]:
+        return next(arm for arm in self.arms if arm[-1] == self.goal)
+
+
+def make_graph(rng: random.Random, degree: int, path_length: int, num_nodes: int) -> StarGraph:
+    need = 1 + degree * (path_length - 1)
+    if degree < 2 or path_length < 2 or need > num_nodes:
+        raise ValueError(f"star graph needs degree >= 2, path_length >= 2 and num_nodes >= "
+                         f"{need} (1 + degree * (path_length - 1)); got degree {degree}, "
+                         f"path_length {path_length}, num_nodes {num_nodes}")
+    nodes = rng.sample(range(num_nodes), need)
+    source, rest = nodes[0], nodes[1:]
+    step = path_length - 1
+    arms = tuple((source, *rest[i * step:(i + 1) * step]) for i in range(degree))
+    edges = [(arm[j], arm[j + 1]) for arm in arms for j in range(step)]
+    rng.shuffle(edges)
+    goal = arms[rng.randrange(degree)][-1]
+    return StarGraph(source, goal, arms, tuple(edges))
+
+
+def format_prompt(graph: StarGraph) -> str:
+    return "|".join(f"{u},{v}" for u, v in graph.edges) + f"/{graph.source},{graph.goal}="
+
+
+def format_path(path) -> str:
+    return ",".join(str(n) for n in path)
+
+
+def parse_nodes(text: str) -> list[str]:
+    """Node ids of a generated path (strings; empty pieces kept so a stray comma fails a match)."""
+    return [piece.strip() for piece in text.strip().split(",")] if text.strip() else []
+
+
+def read_published(path: Path) -> list[tuple[str, str]]:
+    """(prompt, answer) pairs from one of Bachmann & Nagarajan's files: ``edges/s,g=path``."""
+    pairs = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        if line.count("=") != 1 or "/" not in line:
+            raise ValueError(f"{path}:{n}: expected 'edges/source,goal=path', got {line[:60]!r}")
+        prefix, answer = line.strip().split("=")
+        pairs.append((prefix + "=", answer))
+    return pairs
+
+
+@dataclass
+class StarGraphTask:
+    data_seed: int = 0
+    train_examples: int = 2000
+    eval_examples: int = 128
+    degree: int = 2
+    path_length: int = 5
+    num_nodes: int = 50
+    local_path: str | None = None
+    name: str = "star_graph"
+    metric: str = "star_path"
+    teacher_forced: bool = True  # the evaluator adds teacher-forced token accuracy
+    _pairs: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def _file(self, split: str, n: int) -> Path:
+        # the published naming: deg_2_path_5_nodes_50_train_200000.txt, ..._test_20000.txt
+        stem = f"deg_{self.degree}_path_{self.path_length}_nodes_{self.num_nodes}"
+        path = Path(self.local_path) / f"{stem}_{split}_{n}.txt"
+        if not path.is_file():
+            raise ValueError(f"star_graph: {path} not found (task.local_path must hold Bachmann & "
+                             f"Nagarajan's {stem}_{{train,test}}_N.txt files)")
+        return path
+
+    def sources(self) -> dict:
+        out = {"generator": __name__, "data_seed": self.data_seed, "degree": self.degree,
+               "path_length": self.path_length, "num_nodes": self.num_nodes,
+               "train_examples": self.train_examples, "eval_examples": self.eval_examples}
+        return out | ({"local_path": self.local_path} if self.local_path else {})
+
+    def _build(self) -> dict[str, list[tuple[str, str]]]:
+        if self.local_path:  # their test file doubles as validation (they have no third split)
+            test = read_published(self._file("test", self.eval_examples))
+            return {"train": read_published(self._file("train", self.train_examples)),
+                    "test": test, "validation": test}
+        rng = random.Random(self.data_seed)
+        held_out: dict[str, str] = {}
+        while len(held_out) < 2 * self.eval_examples:
+            g = make_graph(rng, self.degree, self.path_length, self.num_nodes)
+            held_out.setdefault(format_prompt(g), format_path(g.path))
+        train = []
+        while len(train) < self.train_examples:
+            g = make_graph(rng, self.degree, self.path_length, self.num_nodes)
+            if format_prompt(g) not in held_out:
+                train.append((format_prompt(g), format_path(g.path)))
+        evals = list(held_out.items())
+        m = self.eval_examples
+        return {"train": train, "test": evals[:m], "validation": evals[m:]}
+
+    def texts(self, split: str) -> list[tuple[str, str]]:
+        if not self._pairs:
+            self._pairs = self._build()
+        if split not in self._pairs:
+            raise ValueError(f"task {self.name!r} has splits train, validation and test, "
+                             f"not {split!r}")
+        return self._pairs[split]
+
+    def vocabulary(self) -> list[str]:
+        """Every token the task can show: node ids and separators (numeral tokenizer)."""
+        return [str(n) for n in range(self.num_nodes)] + list(SEPARATORS)
+
+    def tokenizer_corpus(self) -> list[str]:
+        return [p + a for p, a in self.texts("train")]

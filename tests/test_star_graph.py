@@ -1,0 +1,236 @@
+"""Star graph (Fig. 4): generator, numeral tokenizer, scorer, teacherless training and decoding."""
+
+import random
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from mutorbench.evaluation.evaluator import get_scorer
+from mutorbench.methods.layout import IGNORE_INDEX
+from mutorbench.methods.teacherless import build_teacherless_inputs, parallel_generate
+from mutorbench.models.tokenizer import numeral_tokenizer
+from mutorbench.tasks.star_graph import (
+    StarGraphTask,
+    format_path,
+    format_prompt,
+    make_graph,
+    read_published,
+)
+
+
+def parse_prompt(prompt: str):
+    edges, query = prompt.rstrip("=").split("/")
+    s, g = (int(x) for x in query.split(","))
+    return [tuple(int(x) for x in e.split(",")) for e in edges.split("|")], s, g
+
+
+def walk(edges, source, goal):
+    """The path from source to goal by following edges (None if not unique or missing)."""
+    out = {}
+    for u, v in edges:
+        out.setdefault(u, []).append(v)
+    paths, stack = [], [(source,)]
+    while stack:
+        path = stack.pop()
+        if path[-1] == goal:
+            paths.append(path)
+        stack += [(*path, v) for v in out.get(path[-1], [])]
+    return paths[0] if len(paths) == 1 else None
+
+
+@pytest.mark.parametrize("degree,path_length,num_nodes", [(2, 4, 20), (3, 5, 50), (5, 2, 6)])
+def test_graph_structure_and_answer_path(degree, path_length, num_nodes):
+    rng = random.Random(0)
+    for _ in range(50):
+        g = make_graph(rng, degree, path_length, num_nodes)
+        edges, s, goal = parse_prompt(format_prompt(g))
+        assert len(edges) == degree * (path_length - 1)
+        assert sum(u == s for u, _ in edges) == degree  # the source has `degree` arms
+        nodes = {x for e in edges for x in e}
+        assert len(nodes) == 1 + degree * (path_length - 1) and max(nodes) < num_nodes
+        assert all(sum(u == n for u, _ in edges) <= 1 for n in nodes - {s})  # arms do not branch
+        path = walk(edges, s, goal)
+        assert path is not None and len(path) == path_length  # a unique path of the right length
+        assert format_path(g.path) == ",".join(map(str, path))
+        leaves = {v for _, v in edges} - {u for u, _ in edges}
+        assert goal in leaves and len(leaves) == degree
+
+
+def test_impossible_configuration_is_one_clear_error():
+    with pytest.raises(ValueError, match=r"num_nodes >= 9 \(1 \+ degree \* \(path_length - 1\)\)"):
+        make_graph(random.Random(0), 2, 5, 8)
+
+
+def test_splits_disjoint_deterministic_and_answers_correct():
+    task = StarGraphTask(data_seed=3, train_examples=400, eval_examples=50, degree=2,
+                         path_length=4, num_nodes=20)
+    train, test, val = (task.texts(s) for s in ("train", "test", "validation"))
+    assert (len(train), len(test), len(val)) == (400, 50, 50)
+    assert not {p for p, _ in train} & {p for p, _ in test + val}
+    assert len({p for p, _ in test + val}) == 100
+    for prompt, answer in train[:50] + test:
+        edges, s, g = parse_prompt(prompt)
+        assert answer == ",".join(map(str, walk(edges, s, g)))
+    again = StarGraphTask(data_seed=3, train_examples=400, eval_examples=50, degree=2,
+                          path_length=4, num_nodes=20)
+    assert again.texts("train") == train and again.texts("test") == test
+    other = StarGraphTask(data_seed=4, train_examples=400, eval_examples=50, degree=2,
+                          path_length=4, num_nodes=20)
+    assert other.texts("train") != train
+    # the decisive node (after the source) is uniform over the arms: half the goals per arm
+    first_steps = [parse_prompt(p)[0].index((int(a.split(",")[0]), int(a.split(",")[1])))
+                   for p, a in train]
+    assert len(set(first_steps)) > 1
+
+
+def test_published_files_are_read_with_their_names(tmp_path):
+    (tmp_path / "deg_2_path_3_nodes_10_train_2.txt").write_text("1,2|0,1|0,3|3,4/0,2=0,1,2\n"
+                                                                "5,6|6,7|5,8|8,9/5,9=5,8,9\n")
+    (tmp_path / "deg_2_path_3_nodes_10_test_1.txt").write_text("1,2|0,1|0,3|3,4/0,4=0,3,4\n")
+    task = StarGraphTask(train_examples=2, eval_examples=1, degree=2, path_length=3, num_nodes=10,
+                         local_path=str(tmp_path))
+    assert task.texts("train")[1] == ("5,6|6,7|5,8|8,9/5,9=", "5,8,9")
+    assert task.texts("test") == [("1,2|0,1|0,3|3,4/0,4=", "0,3,4")]
+    missing = StarGraphTask(train_examples=3, eval_examples=1, degree=2, path_length=3,
+                            num_nodes=10, local_path=str(tmp_path))
+    with pytest.raises(ValueError, match="deg_2_path_3_nodes_10_train_3.txt not found"):
+        missing.texts("train")
+    (tmp_path / "bad.txt").write_text("no separator here\n")
+    with pytest.raises(ValueError, match="bad.txt:1: expected 'edges/source,goal=path'"):
+        read_published(tmp_path / "bad.txt")
+
+
+def test_numeral_tokenizer_one_token_per_node_and_exact_round_trip():
+    task = StarGraphTask(train_examples=4, eval_examples=2, degree=2, path_length=4, num_nodes=20)
+    tok = numeral_tokenizer(task.vocabulary())
+    assert len(tok) == 4 + 20 + 4  # specials, node ids, separators
+    prompt, answer = task.texts("train")[0]
+    ids = tok(prompt + answer)["input_ids"]
+    pieces = tok.convert_ids_to_tokens(ids)[1:]  # after BOS
+    assert "".join(pieces) == prompt + answer and all(p in task.vocabulary() for p in pieces)
+    # 6 edges "u,v", 5 '|', '/', "s,g", '=', then 4 nodes and 3 commas
+    assert len(pieces) == 6 * 3 + 5 + 1 + 3 + 1 + 7
+    assert tok.decode(ids, skip_special_tokens=True) == prompt + answer
+    assert tok("13,7")["input_ids"][1:] == [tok.convert_tokens_to_ids(t) for t in ("13", ",", "7")]
+
+
+def test_star_path_scorer_solve_rate_and_decisive_token():
+    score = get_scorer("star_path")
+    metrics, details = score(["3,8,9,1", "3,8,2,1", "3,5,9,1", "", "3,8,9,1,4"],
+                             ["3,8,9,1"] * 5)
+    assert metrics == {"solve_rate": 20.0, "decisive_accuracy": 60.0}
+    assert [d["correct"] for d in details] == [True, False, False, False, False]
+    assert [d["decisive_correct"] for d in details] == [True, True, False, False, True]
+
+
+def test_teacherless_inputs_replace_answer_inputs_and_keep_next_token_labels():
+    batch = build_teacherless_inputs([[1, 5, 6], [1, 7]], [[8, 9, 2], [10, 2]], dummy_id=99,
+                                     pad_id=0)
+    assert batch.input_ids.tolist() == [[1, 5, 6, 99, 99, 99], [1, 7, 99, 99, 0, 0]]
+    I = IGNORE_INDEX
+    assert batch.labels.tolist() == [[I, I, 8, 9, 2, I], [I, 10, 2, I, I, I]]
+
+
+class PositionEcho(torch.nn.Module):
+    """A fake LM: at each position, the argmax is 20 + position id, and it records its inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.calls = []
+
+    def forward(self, input_ids, position_ids, attention_mask):
+        self.calls.append(input_ids.clone())
+        logits = torch.nn.functional.one_hot(position_ids + 20, 40).float() + self.w
+        return SimpleNamespace(logits=logits)
+
+
+def test_parallel_decoding_on_a_hand_made_example():
+    model = PositionEcho()
+    outs = parallel_generate(model, [[1, 5, 6], [1, 7]], max_new_tokens=4, eos_id=24, pad_id=0,
+                             dummy_id=3)
+    assert len(model.calls) == 1  # one forward for the whole answer
+    assert model.calls[0].tolist() == [[1, 5, 6, 3, 3, 3, 3], [1, 7, 3, 3, 3, 3, 0]]
+    # answer token j is read at position len(prompt) - 1 + j; EOS (24) ends the first row
+    assert outs == [[22, 23], [21, 22, 23]]
+    with_suppressed = parallel_generate(model, [[1, 7]], max_new_tokens=2, eos_id=24, pad_id=0,
+                                        dummy_id=3, suppress_ids=[21])
+    assert with_suppressed[0][0] != 21
+
+
+def test_teacherless_run_end_to_end_with_export(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    from mutorbench.results import load_result
+    from mutorbench.train.config import load_config
+    from mutorbench.train.loop import train
+
+    cfg = load_config(None, [
+        "task.name=star_graph", "task.graph.degree=2", "task.graph.path_length=3",
+        "task.graph.num_nodes=12", "task.train_examples=32", "task.eval_examples=8",
+        "tokenizer.kind=numeral", "model.hidden_size=32", "batch.micro_batch_size=8",
+        "budget.kind=steps", "budget.amount=4", "eval.max_new_tokens=6", "method.id=teacherless",
+        "export=true", f"output_dir={tmp_path}"])
+    r = load_result(train(cfg, progress=False))
+    values = r.metrics.selected.values
+    assert set(values) == {"solve_rate", "decisive_accuracy", "token_accuracy"}
+    assert all(0 <= v <= 100 for v in values.values())
+    exported = AutoModelForCausalLM.from_pretrained(tmp_path / "teacherless-seed0" / "model")
+    assert exported.config.vocab_size == 4 + 12 + 4  # the dummy row is gone
+
+
+def test_token_accuracy_reads_the_true_prefix():
+    """A model that predicts the true next token everywhere scores 100 on the path tokens."""
+    from mutorbench.evaluation.teacher_forced import token_accuracies
+
+    task = StarGraphTask(train_examples=2, eval_examples=3, degree=2, path_length=3, num_nodes=10)
+    tok = numeral_tokenizer(task.vocabulary())
+    pairs = task.texts("test")
+
+    class Oracle(torch.nn.Module):  # predicts the true next token at every answer position
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, input_ids, position_ids, attention_mask):
+            target = torch.roll(input_ids, -1, dims=1)
+            return SimpleNamespace(logits=torch.nn.functional.one_hot(target, len(tok)).float())
+
+    assert token_accuracies(Oracle(), tok, pairs) == [100.0] * 3
+
+
+def test_fig4_paper_scale_lists_the_papers_setting(capsys):
+    from mutorbench.cli import main
+
+    assert main(["run", "fig4", "--scale", "paper", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "name_or_path: openai-community/gpt2-large" in out
+    from mutorbench.bench.spec import expand, load_spec
+
+    cells = {c.id: c for c in expand(load_spec("fig4"), "paper")}
+    run = [c for c in cells.values() if c.status == "run"]
+    assert {c.config.task.graph.path_length for c in run} == {5, 10}  # the paper's two lengths
+    mutor = {c.config.task.graph.path_length: (c.config.method.d_min, c.config.method.d_max,
+                                               c.config.method.a)
+             for c in run if c.row == "mutor"}
+    assert mutor == {5: (2, 4, 0.5), 10: (2, 6, 0.3)}  # d in {2..d_max}: paper App. A.3
+    assert cells["ntp/G(2,4)/seed42"].status == "not_run"  # tiny scale's graph only
+    assert {c.seed for c in run} == {42, 43, 44}
+
+
+def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
+    """The pipeline only (not the effect): every arm trains, the report has seeds and chance."""
+    from mutorbench.bench.runner import run_table
+
+    run_table("fig4", scale="tiny", only="*/G(2,4)/seed[01]", progress=False,
+              output_root=str(tmp_path / "r"), reports_root=str(tmp_path / "rep"),
+              overrides=["task.train_examples=32", "task.eval_examples=8", "budget.kind=steps",
+                         "budget.amount=3", "model.hidden_size=32", "model.num_layers=2"])
+    md = (tmp_path / "rep" / "fig4.md").read_text()
+    for row in ("ntp", "mutor", "teacherless", "multi_token"):
+        assert f"| {row} " in md
+    assert "| G(2,5)" in md and "pending" in md  # the larger graph is not in this reduced run
+    assert "not run" in md  # G(2,10): paper scale only
+    assert "The paper gives no numbers here" in md and "Chance" in md
+    assert "(n=2)" in md and (tmp_path / "rep" / "fig4.png").stat().st_size > 10_000
