@@ -323,3 +323,21 @@ def test_parallel_workers_stop_when_the_runner_is_killed(tmp_path, specs):
               for p in pids):
         assert time.time() < deadline, "pool workers outlived the runner"
         time.sleep(0.2)
+
+
+def test_baseline_row_sets_the_delta_reference(tmp_path, specs):
+    from mutorbench.report.tables import collect
+
+    (specs / "tinytab.yaml").write_text(TINY_SPEC.replace("paper: table1\n",
+                                                          "paper: table1\nbaseline_row: mutor\n"))
+    run_table("tinytab", scale="tiny", spec_root=specs, output_root=str(tmp_path / "r"),
+              progress=False, reports_root=None)
+    frame = collect("tinytab", "tiny", spec_root=specs, results_root=str(tmp_path / "r"))
+    delta = frame.set_index("row")["delta"]
+    import pandas as pd
+
+    assert pd.isna(delta["mutor"]) and not pd.isna(delta["ntp"])  # ntp is compared with mutor
+    (specs / "tinytab.yaml").write_text(TINY_SPEC.replace("paper: table1\n",
+                                                          "paper: table1\nbaseline_row: nope\n"))
+    with pytest.raises(ValueError, match="baseline_row 'nope' is not a row"):
+        load_spec("tinytab", specs)

@@ -66,10 +66,13 @@ class TableSpec(_Strict):
     # paper_vs_ours: bars of the paper's and our means; seeds: ours only (the paper gives no
     # numbers), grouped by column, one dot per seed, the columns' chance lines (Fig. 4)
     plot: Literal["paper_vs_ours", "seeds"] = "paper_vs_ours"
+    baseline_row: str | None = None  # the Δ column's reference row (default: the Next-Token row)
 
     @model_validator(mode="after")
     def _known_columns(self):
         ids = {c.id for c in self.columns}
+        if self.baseline_row is not None and self.baseline_row not in {r.id for r in self.rows}:
+            raise ValueError(f"baseline_row {self.baseline_row!r} is not a row")
         for row in self.rows:
             unknown = sorted(set(row.per_column) - ids)
             if unknown:

@@ -111,6 +111,8 @@ def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
     ids = {r.id for r in spec.rows}
 
     def baseline_of(row_id: str) -> str | None:
+        if spec.baseline_row is not None:
+            return spec.baseline_row if row_id != spec.baseline_row else None
         prefix = row_id.rsplit("/", 1)[0] + "/" if "/" in row_id else ""
         for cand in (prefix + BASELINE_ROW_METHOD, BASELINE_ROW_METHOD):
             if cand != row_id and cand in ids:
@@ -161,14 +163,17 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
     out.mkdir(parents=True, exist_ok=True)
     shown = pd.DataFrame([
         {"Row": r["row"], "Column": r["column"], "Metric": r["metric"],
-         **dict(zip(("Paper", f"Ours ({scale})", "Δ vs Next-Token [95% CI]"), _fmt(r))),
+         **dict(zip(("Paper", f"Ours ({scale})", f"Δ vs {spec.baseline_row or 'Next-Token'} "
+                     "[95% CI]"), _fmt(r))),
          **({"Chance": f"{r['chance']:.2f}" if not pd.isna(r["chance"]) else ""}
             if frame["chance"].notna().any() else {})}
         for _, r in frame.iterrows()])
     caption = (f"{spec.title}. Paper: the paper's reported values (baselines/paper/{spec.paper}). "
                f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
-               "spec's eval rule; Δ: paired bootstrap over test examples vs the Next-Token row "
-               "of the same model or setting (LoRA-MuToR vs LoRA-Next-Token), else the plain one. "
+               "spec's eval rule; Δ: paired bootstrap over test examples vs "
+               + (f"the {spec.baseline_row} row. " if spec.baseline_row else
+                  "the Next-Token row of the same model or setting (LoRA-MuToR vs "
+                  "LoRA-Next-Token), else the plain one. ") +
                "Paper numbers and ours come from different runs and are never combined.")
     if any(frame["status"] == "trivial"):
         caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
