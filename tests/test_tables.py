@@ -103,7 +103,7 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["run", "table99"], "unknown table 'table99'; specs available: table1, table16, table2, table4, table5, table6"),
+        (["run", "table99"], "unknown table 'table99'; specs available: fig4, table1, table16, table2, table4, table5, table6"),
         (["run", "table1", "--scale", "huge"], "table1 has scales paper, tiny, not 'huge'"),
         (["run", "table2", "--only", "nothing/*"], "matches no cell"),
         (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),
