@@ -92,11 +92,10 @@ class MutorConfig(_Strict):
     init_std: Annotated[float, Field(gt=0.0)] | None = None
 
 
-class TeacherlessConfig(_Strict):
-    """Bachmann & Nagarajan's teacherless objective (star graph reference arm)."""
-    id: Literal["teacherless"] = "teacherless"
-    reduction: Literal["per_example", "token"] = "per_example"
-    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+class TeacherlessConfig(NtpConfig):
+    """Bachmann & Nagarajan's teacherless objective (star graph reference arm): next-token's
+    options, dummy answer inputs."""
+    id: Literal["teacherless"] = "teacherless"  # type: ignore[assignment]
 
 
 class _HeadsConfig(_Strict):
