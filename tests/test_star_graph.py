@@ -104,15 +104,18 @@ def test_published_files_are_read_with_their_names(tmp_path):
 def test_numeral_tokenizer_one_token_per_node_and_exact_round_trip():
     task = StarGraphTask(train_examples=4, eval_examples=2, degree=2, path_length=4, num_nodes=20)
     tok = numeral_tokenizer(task.vocabulary())
-    assert len(tok) == 4 + 20 + 4  # specials, node ids, separators
+    assert len(tok) == 4 + 20 + 3  # specials, node ids, '|' '/' '=' (commas are not tokens)
     prompt, answer = task.texts("train")[0]
     ids = tok(prompt + answer)["input_ids"]
     pieces = tok.convert_ids_to_tokens(ids)[1:]  # after BOS
-    assert "".join(pieces) == prompt + answer and all(p in task.vocabulary() for p in pieces)
-    # 6 edges "u,v", 5 '|', '/', "s,g", '=', then 4 nodes and 3 commas
-    assert len(pieces) == 6 * 3 + 5 + 1 + 3 + 1 + 7
+    assert ",".join(pieces).replace(",|,", "|").replace(",/,", "/").replace(",=,", "=") \
+        == prompt + answer and all(p in task.vocabulary() for p in pieces)
+    # 6 edges "u v", 5 '|', '/', "s g", '=', then the 4 path nodes: one token each
+    assert len(pieces) == 6 * 2 + 5 + 1 + 2 + 1 + 4
+    assert len(tok(answer)["input_ids"][1:]) == 4  # MuToR's offset d counts path nodes
     assert tok.decode(ids, skip_special_tokens=True) == prompt + answer
-    assert tok("13,7")["input_ids"][1:] == [tok.convert_tokens_to_ids(t) for t in ("13", ",", "7")]
+    assert tok("13,7|2")["input_ids"][1:] == [tok.convert_tokens_to_ids(t) for t in ("13", "7", "|", "2")]
+    assert tok.decode(tok("13,7,2")["input_ids"][1:]) == "13,7,2"
 
 
 def test_star_path_scorer_solve_rate_and_decisive_token():
@@ -177,7 +180,7 @@ def test_teacherless_run_end_to_end_with_export(tmp_path):
     assert set(values) == {"solve_rate", "decisive_accuracy", "token_accuracy"}
     assert all(0 <= v <= 100 for v in values.values())
     exported = AutoModelForCausalLM.from_pretrained(tmp_path / "teacherless-seed0" / "model")
-    assert exported.config.vocab_size == 4 + 12 + 4  # the dummy row is gone
+    assert exported.config.vocab_size == 4 + 12 + 3  # the dummy row is gone
 
 
 def test_token_accuracy_reads_the_true_prefix():

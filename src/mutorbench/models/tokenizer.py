@@ -37,16 +37,25 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 512,
 
 
 def numeral_tokenizer(vocabulary: Iterable[str]) -> PreTrainedTokenizerFast:
-    """One token per word of ``vocabulary`` (node ids, separators), no BPE: ``12,3`` -> 12 , 3.
+    """One token per word of ``vocabulary`` (node ids, separators), no BPE: ``12,3|4`` -> 12 3 | 4.
 
-    Ids 0..3 are the same specials as the BPE tokenizer's, then the words in the given order;
-    decoding joins tokens without spaces, so text round-trips exactly.
+    A comma between numerals is not a token, as in Bachmann & Nagarajan's NumeralTokenizer: every
+    answer token is a path node, so a MuToR offset d counts nodes (d = 1 is the next node, the
+    step the "Clever Hans" shortcut learns). Decoding puts the commas back, so text round-trips.
+    Ids 0..3 are the same specials as the BPE tokenizer's, then the words in the given order.
     """
-    words = list(dict.fromkeys(vocabulary))
+    words = [w for w in dict.fromkeys(vocabulary) if w != ","]
     vocab = {tok: i for i, tok in enumerate([*SPECIALS.values(), *words])}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token=SPECIALS["unk_token"]))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"\d+|[^\d\s]"), behavior="isolated")
-    tok.decoder = decoders.Fuse()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(",", behavior="removed"),
+        pre_tokenizers.Split(Regex(r"\d+|[^\d\s]"), behavior="isolated"),
+    ])
+    # tokens joined by spaces, then a comma between two numerals and no other space
+    tok.decoder = decoders.Sequence([
+        decoders.WordPiece(prefix="##", cleanup=False), decoders.Fuse(),
+        decoders.Replace(Regex(r"(?<=\d) (?=\d)"), ","), decoders.Replace(" ", ""),
+    ])
     bos = SPECIALS["bos_token"]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", special_tokens=[(bos, vocab[bos])]

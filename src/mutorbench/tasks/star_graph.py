@@ -8,7 +8,8 @@ included, so ``path_length - 1`` edges). The prompt lists the edges in random or
 
 Teacher-forced next-token training learns a "Clever Hans" shortcut and leaves the first step after
 the source (the decisive token) at chance, 1/degree. Node ids are 0..num_nodes-1; a numeral
-tokenizer (`models/tokenizer.numeral_tokenizer`) gives one token per node id and separator.
+tokenizer (`models/tokenizer.numeral_tokenizer`) gives one token per node id and separator; the
+commas between node ids are not tokens, so MuToR's offset d counts path nodes.
 Evaluation graphs are drawn first and training graphs equal to one of them are skipped, so the
 splits are disjoint. ``local_path``: a folder of Bachmann & Nagarajan's published files.
 """
@@ -19,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SEPARATORS = (",", "|", "/", "=")
+SEPARATORS = ("|", "/", "=")  # and "," between node ids, which is not a token
 
 
 @dataclass(frozen=True)
