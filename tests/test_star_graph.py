@@ -220,6 +220,9 @@ def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     assert mutor == {5: (2, 4, 0.5), 10: (2, 6, 0.3)}  # d in {2..d_max}: paper App. A.3
     assert cells["ntp/G(2,4)/seed42"].status == "not_run"  # tiny scale's graph only
     assert {c.seed for c in run} == {42, 43, 44}
+    # Bachmann & Nagarajan's code is a plain causal GPT-2: no bidirectional prompt at either scale
+    tiny = [c for c in expand(load_spec("fig4"), "tiny") if c.status == "run"]
+    assert {c.config.method.prefix_attention for c in run + tiny} == {"causal"}
 
 
 def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
