@@ -5,7 +5,7 @@ import math
 import pytest
 
 from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
-from mutorbench.examples import tokenize_example
+from mutorbench.examples import tokenize_example, tokenize_examples
 from mutorbench.methods.mutor import MuToR
 from mutorbench.methods.ntp import NextToken
 from mutorbench.models.tokenizer import train_bpe_tokenizer
@@ -47,6 +47,22 @@ def test_tokenization_follows_the_paper_recipe():
     assert ex.answer_ids[-1] == tok.eos_token_id  # EOS appended to the answer text
     assert list(ex.prompt_ids + ex.answer_ids) == tok("Question: a?\n\nAnswer: 1</s>")["input_ids"]
     assert final_answer("x = 3.\n#### 12") == "12" and final_answer("no answer") is None
+
+
+def test_batched_tokenization_equals_one_at_a_time():
+    from mutorbench.models.tokenizer import numeral_tokenizer
+    from mutorbench.tasks.star_graph import StarGraphTask
+
+    arith = ArithTask(train_examples=30, eval_examples=2)
+    star = StarGraphTask(train_examples=30, eval_examples=2, degree=2, path_length=4, num_nodes=20)
+    for task, tok in [(arith, train_bpe_tokenizer(arith.tokenizer_corpus(), 300)),
+                      (star, numeral_tokenizer(star.vocabulary()))]:
+        pairs = task.texts("train")
+        one = [tokenize_example(tok, p, a, index=i) for i, (p, a) in enumerate(pairs)]
+        assert tokenize_examples(tok, pairs, chunk=7) == one  # chunk edges included
+    bpe = train_bpe_tokenizer(["Question: a?\n\nAnswer: 1"] * 20, 280)
+    with pytest.raises(ValueError, match="example 1: the prompt's tokens are not a prefix"):
+        tokenize_examples(bpe, [("Answer:", " 1"), ("Answ", "er: 1")])  # cut inside a token
 
 
 @pytest.mark.parametrize("precision", ["bf16", "bf16-autocast"])

@@ -6,7 +6,7 @@ import hashlib
 
 import numpy as np
 
-from mutorbench.examples import Example, tokenize_example
+from mutorbench.examples import Example, tokenize_examples
 
 
 def tokenize_split(task, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
@@ -17,8 +17,7 @@ def tokenize_split(task, split: str, tokenizer, max_length: int) -> tuple[list[E
     """
     texts = task.texts(split)
     kept, dropped = [], 0
-    for i, (prompt, answer) in enumerate(texts):
-        ex = tokenize_example(tokenizer, prompt, answer, index=i)
+    for ex in tokenize_examples(tokenizer, texts):
         if len(ex.prompt_ids) + len(ex.answer_ids) > max_length:
             dropped += 1
             continue
