@@ -84,6 +84,19 @@ def test_resume_mid_epoch_matches_uninterrupted_run(arms, tmp_path, method):
     assert load_result(resumed).data.order_hash == load_result(arms[(method, 0)]).data.order_hash
 
 
+def test_eval_every_steps_adds_curve_points_that_resume_keeps(arms, tmp_path):
+    cfg = tiny_run(tmp_path, "ntp", "eval.every_steps=5")  # 24 steps, 12 per epoch
+    with pytest.raises(Interrupted):
+        train(cfg, stop_after_steps=11, progress=False)  # last saved at the step-10 evaluation
+    path = train(cfg, progress=False)
+    r = load_result(path)
+    assert [c.step for c in r.metrics.checkpoints] == [5, 10, 12, 15, 20, 24]
+    plain = {c.step: c.values for c in load_result(arms[("ntp", 0)]).metrics.checkpoints}
+    # extra evaluations do not touch training: the epoch-end values are the plain run's
+    assert {c.step: c.values for c in r.metrics.checkpoints if c.step in plain} == plain
+    assert [s["loss"] for s in log_of(path)] == [s["loss"] for s in log_of(arms[("ntp", 0)])]
+
+
 def test_finished_run_is_not_overwritten(arms):
     cfg = tiny_run(arms[("ntp", 0)].parent.parent, "ntp")
     with pytest.raises(ValueError, match="this run is complete"):

@@ -154,6 +154,9 @@ class EvalConfig(_Strict):
     report_split: str = "test"
     selection: Literal["best", "last"] = "best"
     metric: str = "accuracy"
+    # also evaluate every N steps (learning curves); these evaluations are checkpoints too, so
+    # selection "best" may pick one. None: at epoch ends (and the last step) only.
+    every_steps: PositiveInt | None = None
 
 
 class RunConfig(_Strict):

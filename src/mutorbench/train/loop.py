@@ -201,13 +201,15 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
 
         epoch_end = state.step % plan.steps_per_epoch == 0 or state.step == plan.total_steps
         periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
-        if epoch_end and evaluating:
+        curve_point = cfg.eval.every_steps and state.step % cfg.eval.every_steps == 0
+        if (epoch_end or curve_point) and evaluating:
             model.eval()
             for split in dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]):
                 gen_log = (run_dir / "generations" / f"step{state.step:07d}-{split}.jsonl"
                            if dist.is_main else None)
                 values = evaluator(model, tokenizer, split, suppress_ids=suppress,
-                                   log_path=gen_log, decode=getattr(method, "decode", None))
+                                   log_path=gen_log, decode=getattr(method, "decode", None),
+                                   scoring_inputs=getattr(method, "scoring_inputs", None))
                 if dist.is_main:
                     state.checkpoints.append({"step": state.step,
                                               "epoch": state.step / plan.steps_per_epoch,
@@ -215,7 +217,7 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                     bar.write(f"step {state.step} (epoch {state.step / plan.steps_per_epoch:.2f})"
                               f" {split}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
             model.train()
-        if epoch_end or periodic:
+        if epoch_end or periodic or curve_point:  # a resumed run keeps its evaluations
             save_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
                             state=state, config=tree, write=dist.is_main)
         dist.barrier()
