@@ -111,10 +111,13 @@ class GenerationEvaluator:
     prefix_attention: str = "bidirectional"
 
     def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
-                 log_path: str | Path | None = None, decode: Callable | None = None) -> dict:
+                 log_path: str | Path | None = None, decode: Callable | None = None,
+                 scoring_inputs: Callable | None = None) -> dict:
         """Metrics of ``split``; with ``log_path``, one JSONL line per example is written there.
 
         ``decode``: a method's own decoding (teacherless: parallel); default greedy, cached.
+        ``scoring_inputs``: a method's own inputs for the per-token accuracy (teacherless: dummy
+        answer inputs); default next-token's, i.e. teacher forcing.
         """
         decode = decode or greedy_generate
         pairs = self.task.texts(split)
@@ -133,7 +136,8 @@ class GenerationEvaluator:
             from mutorbench.evaluation.teacher_forced import token_accuracies
 
             per_example = token_accuracies(model, tokenizer, pairs, batch_size=self.batch_size,
-                                           prefix_attention=self.prefix_attention)
+                                           prefix_attention=self.prefix_attention,
+                                           build_inputs=scoring_inputs)
             metrics["token_accuracy"] = sum(per_example) / len(per_example)
             details = [d | {"token_accuracy": t} for d, t in zip(details, per_example)]
         if log_path is not None:

@@ -72,6 +72,12 @@ class Teacherless(NextToken):
         self.state = add_registers(model, tokenizer, [DUMMY], seed=self.seed)
         return self.state
 
+    def scoring_inputs(self, prompts, answers, *, pad_id: int, prefix_attention: str,
+                       dtype: torch.dtype = torch.float32) -> ModelInputs:
+        """The per-token accuracy's inputs: this arm's own (dummy answer inputs)."""
+        return build_teacherless_inputs(prompts, answers, dummy_id=self.dummy_id, pad_id=pad_id,
+                                        prefix_attention=prefix_attention, dtype=dtype)
+
     @property
     def dummy_id(self) -> int:
         if self.state is None:
