@@ -3,6 +3,7 @@
 import random
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import torch
 
@@ -202,6 +203,23 @@ def test_token_accuracy_reads_the_true_prefix():
 
     assert token_accuracies(Oracle(), tok, pairs) == [100.0] * 3
 
+    # teacherless is scored on its own inputs: dummies, so reading the next input never helps
+    dummy = len(tok)
+    calls = []
+
+    class Recorder(Oracle):
+        def forward(self, input_ids, position_ids, attention_mask):
+            calls.append(input_ids.clone())
+            return super().forward(input_ids.clamp(max=len(tok) - 1), position_ids, attention_mask)
+
+    def own(prompts, answers, **kw):
+        return build_teacherless_inputs(prompts, answers, dummy_id=dummy, **kw)
+
+    assert token_accuracies(Recorder(), tok, pairs, build_inputs=own) == [0.0] * 3
+    ids = calls[0][0].tolist()
+    n_prompt = len(tok(pairs[0][0])["input_ids"])
+    assert ids[n_prompt:] == [dummy] * (len(ids) - n_prompt)  # path - EOS: all dummies
+
 
 def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     from mutorbench.cli import main
@@ -222,7 +240,15 @@ def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     assert {c.seed for c in run} == {42, 43, 44}
     # Bachmann & Nagarajan's code is a plain causal GPT-2: no bidirectional prompt at either scale
     tiny = [c for c in expand(load_spec("fig4"), "tiny") if c.status == "run"]
-    assert {c.config.method.prefix_attention for c in run + tiny} == {"causal"}
+    full = [c for c in expand(load_spec("fig4"), "tiny_full") if c.status == "run"]
+    assert {c.config.method.prefix_attention for c in run + tiny + full} == {"causal"}
+    # tiny (<= 60 min on 2 cores): the small graph only; tiny_full adds the larger one
+    assert {c.column for c in tiny} == {"G(2,4)"} and len(tiny) == 4 * 3
+    assert {c.column for c in full} == {"G(2,4)", "G(2,5)"} and len(full) == 4 * 2 * 3
+    # tiny_full extends tiny's base (a YAML merge): same model and optimiser, longer budget
+    t, f = tiny[0].config, full[0].config
+    assert (f.model, f.optim, f.batch) == (t.model, t.optim, t.batch)
+    assert (t.budget.amount, f.budget.amount) == (5000, 12000) and t.eval.every_steps == 500
 
 
 def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
@@ -232,11 +258,20 @@ def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
     run_table("fig4", scale="tiny", only="*/G(2,4)/seed[01]", progress=False,
               output_root=str(tmp_path / "r"), reports_root=str(tmp_path / "rep"),
               overrides=["task.train_examples=32", "task.eval_examples=8", "budget.kind=steps",
-                         "budget.amount=3", "model.hidden_size=32", "model.num_layers=2"])
+                         "budget.amount=3", "model.hidden_size=32", "model.num_layers=2",
+                         "eval.every_steps=1"])
     md = (tmp_path / "rep" / "fig4.md").read_text()
     for row in ("ntp", "mutor", "teacherless", "multi_token"):
         assert f"| {row} " in md
-    assert "| G(2,5)" in md and "pending" in md  # the larger graph is not in this reduced run
-    assert "not run" in md  # G(2,10): paper scale only
+    assert "(n=2)" in md  # seeds 0 and 1 of 3 in this reduced run
+    # learning curves: every evaluation of every cell, per seed in the csv, mean [min, max] in md
+    curves = pd.read_csv(tmp_path / "rep" / "fig4-curves.csv")
+    assert len(curves) == 4 * 2 * 3 and set(curves["step"]) == {1, 2, 3}
+    assert set(curves["metric"]) == {"solve_rate"} and set(curves["seed"]) == {0, 1}
+    assert "## Learning curves" in md and "### G(2,4): solve_rate" in md
+    ntp = curves[(curves["row"] == "ntp") & (curves["step"] == 3)]["value"]
+    assert f"{ntp.mean():.1f} [{ntp.min():.1f}, {ntp.max():.1f}] (n=2)" in md
+    assert (tmp_path / "rep" / "fig4-curves.png").stat().st_size > 10_000
+    assert "| G(2,5)" in md and "not run" in md  # G(2,5): tiny_full and paper; G(2,10): paper
     assert "The paper gives no numbers here" in md and "Chance" in md
     assert "(n=2)" in md and (tmp_path / "rep" / "fig4.png").stat().st_size > 10_000

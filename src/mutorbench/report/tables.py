@@ -2,7 +2,8 @@
 
 For every row and column of a table spec: the paper's value, ours as mean ± std over the seeds
 that finished (n shown), and the delta to the Next-Token row with a paired bootstrap 95% CI over
-test examples (from the logged per-example generations). Writes reports/TABLE.{md,csv,tex,png}.
+test examples (from the logged per-example generations). Writes reports/TABLE.{md,csv,tex,png}
+(and the learning curves, TABLE-curves.{csv,png}, where the spec asks for them).
 """
 
 from __future__ import annotations
@@ -193,6 +194,18 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
                "as printed.\n\n" + counts.to_markdown(index=False, disable_numparse=True) + "\n")
         paths["params_csv"] = out / f"{table}-params.csv"
         counts.to_csv(paths["params_csv"], index=False)
+    if spec.curves:
+        from mutorbench.report.curves import curves_frame, curves_markdown, plot_curves
+
+        curves = curves_frame(spec, scale, results_root=results_root)
+        if not curves.empty:
+            md += ("\n## Learning curves\n\nEvery evaluation of the report split during training "
+                   f"(`eval.every_steps`), {table}-curves.png plots them.\n\n"
+                   + curves_markdown(curves))
+            paths["curves_csv"] = out / f"{table}-curves.csv"
+            paths["curves_png"] = out / f"{table}-curves.png"
+            curves.to_csv(paths["curves_csv"], index=False)
+            plot_curves(curves, spec, scale, paths["curves_png"])
     paths["md"].write_text(md)
     paths["tex"].write_text(shown.to_latex(index=False, caption=caption, label=f"tab:{table}"))
     if spec.plot == "seeds":

@@ -1,0 +1,85 @@
+"""Learning curves of a table: every evaluation each cell logged, as mean and range over seeds.
+
+A final number alone cannot tell "never learned" from "learned late" or "escaped on one seed"; the
+star graph (Fig. 4) needs the curve. Reads the checkpoints of finished results (``eval.every_steps``
+adds points between epoch ends) and writes reports/TABLE-curves.{csv,png} and a markdown section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mutorbench.bench.spec import expand
+from mutorbench.results import load_result
+from mutorbench.train.loop import run_dir_of
+
+
+def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
+    """A line per (row, column, seed, step): the column's first metric on the report split."""
+    records = []
+    for cell in expand(spec, scale, output_root=results_root):
+        if cell.config is None or cell.status != "run":
+            continue
+        path = run_dir_of(cell.config) / "result.json"
+        if not path.exists():
+            continue
+        metric = next(iter(next(c for c in spec.columns if c.id == cell.column).paper))
+        split = cell.config.eval.report_split
+        for cp in load_result(path).metrics.checkpoints:
+            if cp.split == split and metric in cp.values:
+                records.append({"row": cell.row, "column": cell.column, "seed": cell.seed,
+                                "step": cp.step, "metric": metric, "value": cp.values[metric]})
+    return pd.DataFrame(records, columns=["row", "column", "seed", "step", "metric", "value"])
+
+
+def curves_markdown(frame: pd.DataFrame) -> str:
+    """Per column: steps down, rows across, 'mean [min, max]' over seeds (n seeds at that step)."""
+    out = []
+    for column, part in frame.groupby("column", sort=False):
+        stats = part.groupby(["step", "row"], sort=False)["value"].agg(
+            ["mean", "min", "max", "count"])
+        cells = stats.apply(lambda r: f"{r['mean']:.1f} [{r['min']:.1f}, {r['max']:.1f}]"
+                            f" (n={int(r['count'])})", axis=1).unstack("row")
+        cells = cells[list(dict.fromkeys(part["row"]))].sort_index()
+        metric = part["metric"].iloc[0]
+        out.append(f"### {column}: {metric}, mean [min, max] over seeds\n\n"
+                   + cells.reset_index().to_markdown(index=False, disable_numparse=True) + "\n")
+    return "\n".join(out)
+
+
+def plot_curves(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
+    """One panel per column: a line per row (mean over seeds), its seed range shaded, chance."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = list(dict.fromkeys(frame["column"]))
+    rows = [r.id for r in spec.rows]
+    fig, axes = plt.subplots(1, len(columns), figsize=(5 * len(columns), 3.6), squeeze=False)
+    for ax, column in zip(axes[0], columns):
+        part = frame[frame["column"] == column]
+        for k, row in enumerate(rows):
+            sel = part[part["row"] == row].groupby("step")["value"]
+            if sel.ngroups == 0:
+                continue
+            steps = np.array(sorted(sel.groups))
+            ax.plot(steps, sel.mean().loc[steps], color=f"C{k}", label=row)
+            ax.fill_between(steps, sel.min().loc[steps], sel.max().loc[steps], color=f"C{k}",
+                            alpha=0.15)
+        col = next(c for c in spec.columns if c.id == column)
+        metric = part["metric"].iloc[0]
+        if metric in col.chance:
+            ax.axhline(col.chance[metric], color="grey", linestyle="dashed", label="chance")
+        ax.set_title(column)
+        ax.set_xlabel("step")
+        ax.set_ylabel(f"{metric} (%)")
+        ax.set_ylim(0, 100)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{spec.table}: ours ({scale}); lines: mean over seeds, shade: seed range")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
