@@ -171,6 +171,14 @@ def test_paper_architectures_ship_as_data(name, params, hidden):
     assert sum(p.numel() for p in model.parameters()) == params and cfg.hidden_size == hidden
 
 
+def test_eta_counts_waves_of_parallel_cells():
+    from mutorbench.bench.runner import eta_seconds
+
+    # fig4 tiny: the first of 12 cells took 394 s on 2 processes; 11 left = 6 waves, not 11 cells
+    assert eta_seconds([394.0], 11, 2) == 394.0 * 6
+    assert eta_seconds([300.0, 500.0], 3, 1) == 1200.0 and eta_seconds([5.0], 0, 2) == 0.0
+
+
 def test_parallel_cells_give_the_serial_results(tmp_path, specs, capsys):
     kw = {"scale": "tiny", "spec_root": specs, "progress": False, "reports_root": None,
           "overrides": ["threads=1"]}

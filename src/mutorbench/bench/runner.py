@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -87,6 +88,12 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def eta_seconds(durations: list[float], remaining: int, jobs: int) -> float:
+    """Cells left, in waves of ``jobs``, at the mean time of the finished ones. (Elapsed time per
+    finished cell would count the first cells of a parallel run ``jobs`` times over.)"""
+    return sum(durations) / len(durations) * math.ceil(remaining / jobs) if remaining else 0.0
+
+
 def _train_quietly(cfg) -> tuple[Path, float]:
     start = time.perf_counter()
     return train(cfg, progress=False), time.perf_counter() - start
@@ -104,6 +111,7 @@ def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
         ensure_base(cfg)
     print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
     start = time.perf_counter()
+    durations: list[float] = []
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_train_quietly, cfg): head for head, cfg in pending}
@@ -112,6 +120,7 @@ def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
             values = ", ".join(f"{m} {v:.2f}" for m, v in
                                load_result(path).metrics.selected.values.items())
             elapsed = time.perf_counter() - start
-            eta = elapsed / k * (len(pending) - k)
+            durations.append(seconds)
+            eta = eta_seconds(durations, len(pending) - k, jobs)
             print(f"{futures[fut]}: done in {seconds:.0f}s: {values}  [{k}/{len(pending)} cells, "
                   f"{elapsed / 60:.1f} min elapsed, ETA {eta / 60:.1f} min]", flush=True)
