@@ -273,5 +273,10 @@ def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
     assert f"{ntp.mean():.1f} [{ntp.min():.1f}, {ntp.max():.1f}] (n=2)" in md
     assert (tmp_path / "rep" / "fig4-curves.png").stat().st_size > 10_000
     assert "| G(2,5)" in md and "not run" in md  # G(2,5): tiny_full and paper; G(2,10): paper
+    from mutorbench.bench.spec import load_spec
+    from mutorbench.report.tables import collect, plotted_columns
+
+    frame = collect("fig4", "tiny", results_root=str(tmp_path / "r"))
+    assert [c.id for c in plotted_columns(frame, load_spec("fig4"))] == ["G(2,4)"]  # no empty bars
     assert "The paper gives no numbers here" in md and "Chance" in md
     assert "(n=2)" in md and (tmp_path / "rep" / "fig4.png").stat().st_size > 10_000

@@ -236,6 +236,12 @@ def _plot(frame: pd.DataFrame, table: str, scale: str, path: Path) -> None:
     plt.close(fig)
 
 
+def plotted_columns(frame: pd.DataFrame, spec) -> list:
+    """The columns this scale runs (a bar group per column; none for the paper-only graphs)."""
+    run = set(frame.loc[frame["status"] == "run", "column"])
+    return [c for c in spec.columns if c.id in run]
+
+
 def _plot_seeds(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
     """Grouped bars of our means (first metric of each column), one dot per seed, chance lines."""
     import matplotlib
@@ -244,9 +250,10 @@ def _plot_seeds(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = [r.id for r in spec.rows]
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(spec.columns) * len(rows) / 2), 4))
+    columns = plotted_columns(frame, spec)
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(columns) * len(rows) / 2), 4))
     width = 0.8 / len(rows)
-    for c, col in enumerate(spec.columns):
+    for c, col in enumerate(columns):
         metric = next(iter(col.paper), None)
         for k, row in enumerate(rows):
             sel = frame[(frame["row"] == row) & (frame["column"] == col.id)
@@ -260,8 +267,8 @@ def _plot_seeds(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
         if metric in col.chance:
             ax.hlines(col.chance[metric], c - 0.45, c + 0.45, colors="grey", linestyles="dashed",
                       label="chance" if c == 0 else None)
-    ax.set_xticks(range(len(spec.columns)), [c.id for c in spec.columns])
-    metric = next(iter(spec.columns[0].paper), "")
+    ax.set_xticks(range(len(columns)), [c.id for c in columns])
+    metric = next(iter(columns[0].paper), "") if columns else ""
     ax.set_ylabel(f"{metric} (%)")
     ax.set_ylim(0, 100)
     ax.set_title(f"{spec.table}: ours ({scale}); dots: seeds")
