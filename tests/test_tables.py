@@ -100,6 +100,16 @@ def test_run_resume_only_and_shard(tmp_path, specs, capsys):
         "ntp/arith/seed1", "mutor/arith/seed0"]  # cells 2 and 5 of ntp0 ntp1 mt0 mt1 mutor0 mutor1
 
 
+def test_set_applies_to_the_cells_only_selects():
+    """A MuToR-only sweep (`--only 'mutor/*' --set method.d_max=3`) must not fail on the Next-Token
+    cells it does not run, which have no d_max."""
+    spec = load_spec("fig4")
+    cells = expand(spec, "tiny", only="mutor/G(2,4)/*", overrides=["method.d_max=3"])
+    assert [c.config.method.d_max for c in cells] == [3, 3, 3]
+    with pytest.raises(ValueError, match="cell ntp/G.2,4./seed0: config error at method.d_max"):
+        expand(spec, "tiny", overrides=["method.d_max=3"])
+
+
 @pytest.mark.parametrize(
     "argv,message",
     [

@@ -162,6 +162,8 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                 status = "not_run"
             for seed in seeds:
                 cid = f"{row.id}/{col.id}/seed{seed}"
+                if only and not fnmatch.fnmatch(cid, only):
+                    continue  # before --set: an override for MuToR cells need not fit Next-Token's
                 if status != "run":
                     cells.append(Cell(id=cid, row=row.id, column=col.id, seed=seed,
                                       status=status, config=None))
@@ -188,10 +190,8 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                     raise ValueError(f"{spec.table} cell {cid}: {err}") from None
                 cells.append(Cell(id=cid, row=row.id, column=col.id, seed=seed, status="run",
                                   config=cfg))
-    if only:
-        cells = [c for c in cells if fnmatch.fnmatch(c.id, only)]
-        if not cells:
-            raise ValueError(f"--only {only!r} matches no cell of {spec.table}")
+    if only and not cells:
+        raise ValueError(f"--only {only!r} matches no cell of {spec.table}")
     if shard:
         i, n = shard
         cells = cells[i - 1::n]
