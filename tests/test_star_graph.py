@@ -244,7 +244,9 @@ def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     assert {c.config.method.prefix_attention for c in run + tiny + full} == {"causal"}
     # tiny (<= 60 min on 2 cores): the small graph only; tiny_full adds the larger one
     assert {c.column for c in tiny} == {"G(2,4)"} and len(tiny) == 4 * 3
-    assert {c.column for c in full} == {"G(2,4)", "G(2,5)"} and len(full) == 4 * 2 * 3
+    assert {c.column for c in full} == {"G(2,4)", "G(2,5)"} and len(full) == 5 * 2 * 3
+    d2 = {(c.config.method.d_min, c.config.method.d_max) for c in full if c.row == "mutor_d2"}
+    assert d2 == {(2, 2)} and not any(c.row == "mutor_d2" for c in run + tiny)  # opt-in ablation
     # tiny_full extends tiny's base (a YAML merge): same model and optimiser, longer budget
     t, f = tiny[0].config, full[0].config
     assert (f.model, f.optim, f.batch) == (t.model, t.optim, t.batch)
