@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from mutorbench.examples import tokenize_example
+from mutorbench.examples import tokenize_examples
 from mutorbench.methods.layout import IGNORE_INDEX
 from mutorbench.methods.ntp import build_ntp_inputs
 
@@ -27,7 +27,7 @@ def token_accuracies(model, tokenizer, pairs: Sequence[tuple[str, str]], *, batc
     accuracy of its parallel decoding."""
     build_inputs = build_inputs or build_ntp_inputs
     device = next(model.parameters()).device
-    examples = [tokenize_example(tokenizer, p, a, index=i) for i, (p, a) in enumerate(pairs)]
+    examples = tokenize_examples(tokenizer, pairs)
     out: list[float] = []
     for s in range(0, len(examples), batch_size):
         chunk = examples[s:s + batch_size]

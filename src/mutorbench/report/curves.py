@@ -21,7 +21,7 @@ def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
     """A line per (row, column, seed, step): the column's first metric on the report split."""
     records = []
     for cell in expand(spec, scale, output_root=results_root):
-        if cell.config is None or cell.status != "run":
+        if cell.status != "run":  # only run cells have a config
             continue
         path = run_dir_of(cell.config) / "result.json"
         if not path.exists():
