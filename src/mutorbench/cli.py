@@ -33,6 +33,8 @@ def _eval(args) -> int:
             f"task.name={args.task}", *(args.set or [])]
     if args.revision:
         sets.append(f"model.revision={args.revision}")
+    if args.limit is not None:
+        sets.append(f"eval.limit={args.limit}")
     cfg = load_config(args.config, sets)
     from mutorbench.evaluation.run_eval import evaluate_model
 
@@ -46,7 +48,7 @@ def _run(args) -> int:
     run_table(args.table, scale=args.scale, only=args.only, shard=args.shard, dry_run=args.dry_run,
               overrides=args.set or [], spec_root=args.specs, output_root=args.results,
               progress=not args.no_progress, reports_root=args.reports, jobs=args.jobs,
-              reuse=not args.no_reuse)
+              reuse=not args.no_reuse, retrain=args.retrain)
     return 0
 
 
@@ -84,7 +86,8 @@ def _check(args) -> int:
     drifted = [r for r in rows if r["status"] != "ok"]
     for r in drifted:
         print(f"mutor-bench: drift: {r['cell']} {r['metric']}: {r['status']}", file=sys.stderr)
-    print(f"\n{len(rows) - len(drifted)} ok, {len(drifted)} drifted")
+    compared = sum(1 for r in rows if r.get("compared"))
+    print(f"\n{compared} values compared: {len(rows) - len(drifted)} ok, {len(drifted)} drifted")
     return 0 if ok else 1
 
 
@@ -114,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--config", help="YAML config for task/eval settings")
     ev.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="override a config key, e.g. --set task.local_path=DIR")
+    ev.add_argument("--limit", type=int, metavar="N",
+                    help="score only the first N examples (a quick look; recorded in the result)")
     ev.add_argument("--prefix-attention", default="bidirectional",
                     choices=["bidirectional", "causal"], help="prompt attention in the prefill")
     ev.set_defaults(func=_eval)
@@ -129,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-reuse", action="store_true",
                      help="train every cell even when another table already finished one with "
                      "the same training config (by default its result is copied)")
+    run.add_argument("--retrain", action="store_true",
+                     help="move the selected cells' earlier runs aside (to .retired/ beside "
+                     "them; nothing is deleted) and train them again")
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="override a key in every cell's config")
     run.add_argument("--specs", default="bench", help="folder of table specs")
@@ -170,12 +178,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ValueError as err:  # bad input: one clear message, non-zero exit
-        print(f"mutor-bench: error: {err}", file=sys.stderr)
+        print(f"mutor-bench: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except OSError as err:  # disk full, permissions, ...: one line naming the file
+        from mutorbench.fsio import os_error_message
+
+        where = f" {err.filename}" if err.filename else ""
+        print(f"mutor-bench: error: {os_error_message(err, 'accessing' + where)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # checkpoints are atomic: the last one stays valid
+        print("mutor-bench: interrupted; rerun the same command to resume from the last "
+              "checkpoint", file=sys.stderr)
+        return 130
     finally:
         from mutorbench.train.distributed import shutdown
 
         shutdown()
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split("\n")).strip() or type(err).__name__
 
 
 if __name__ == "__main__":

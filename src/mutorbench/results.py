@@ -7,14 +7,13 @@ and the model identical, so the file is the contract other tools can read.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mutorbench.errors import first_error
+from mutorbench.fsio import atomic_write_text, read_text
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "result.schema.json"
@@ -49,6 +48,10 @@ class DataRecord(_Strict):
     counts: dict[str, dict[str, Any]]
     content_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
     order_hash: str | None = Field(pattern=r"^[0-9a-f]{64}$")  # None: evaluation only
+    # sha256 of each split's (prompt, answer) texts as read: a finished cell is reused only on
+    # the same data. None: written before they were recorded (such a cell is never reused)
+    split_hashes: dict[str, str] | None = None
+    tokenizer_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 Values = dict[str, float]
@@ -134,28 +137,14 @@ def validate(data: Any, *, where: str = "result") -> Result:
 def write_result(path: str | Path, data: dict) -> Path:
     """Validate, then write atomically: a temporary file in the same folder, renamed into place."""
     validate(data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
 def load_result(path: str | Path) -> Result:
     path = Path(path)
+    text = read_text(path, "result file")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"result file not found: {path}") from None
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
     return validate(data, where=str(path))

@@ -10,7 +10,18 @@ import yaml
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    def construct_mapping(self, node, deep=False):
+        """A key written twice is an error (PyYAML keeps the last one silently)."""
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *base` merges, never repeats
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 # PyYAML follows YAML 1.1, where '1e-3' (no dot) is a string; researchers write LRs that way.
@@ -31,11 +42,13 @@ def load_yaml_text(text: str, *, where: str = "<text>") -> Any:
         raise ValueError(f"{where}: malformed YAML: {err}".replace("\n", " ")) from None
 
 
-def load_yaml_file(path: str | Path) -> Any:
+def load_yaml_file(path: str | Path, what: str = "config file") -> Any:
+    from mutorbench.fsio import read_text
+
     path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"config file not found: {path}")
-    return load_yaml_text(path.read_text(), where=str(path))
+    if not path.is_file() and not path.is_dir():
+        raise ValueError(f"{what} not found: {path}")
+    return load_yaml_text(read_text(path, what), where=str(path))
 
 
 def apply_override(tree: dict, assignment: str) -> None:

@@ -13,21 +13,14 @@ import json
 import shutil
 from pathlib import Path
 
+from mutorbench.identity import BOOKKEEPING, training_tree  # noqa: F401 (tests import it here)
 from mutorbench.results import write_result
 from mutorbench.train.config import RunConfig, config_tree, parse_config
-
-# where a cell's result is filed, not how it is trained
-BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export")
 
 
 def training_key(tree: dict) -> str:
     """sha256 of the config with defaults filled in and bookkeeping (and cache paths) left out."""
-    resolved = config_tree(parse_config(tree))
-    for key in BOOKKEEPING:
-        resolved.pop(key, None)
-    pretrain = resolved.get("model", {}).get("pretrain")
-    if isinstance(pretrain, dict):  # a base is identified by its recipe, not where it is cached
-        pretrain.pop("cache_dir", None)
+    resolved = training_tree(config_tree(parse_config(tree)))
     return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from mutorbench.bench.identity import DataHashes, check_finished, retire, same_data
 from mutorbench.bench.reuse import copy_result, index_results, training_key
 from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
 from mutorbench.results import load_result
@@ -23,7 +24,10 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
               dry_run: bool = False, overrides: list[str] = (), spec_root: str | Path = SPEC_DIR,
               output_root: str = "results", progress: bool = True,
               reports_root: str | None = "reports", jobs: int | None = None,
-              reuse: bool = True) -> list[Path]:
+              reuse: bool = True, retrain: bool = False) -> list[Path]:
+    """``retrain``: the selected cells' folders are moved aside (never deleted) and trained again;
+    otherwise a finished cell is skipped only if it was trained with exactly the requested
+    config and data, and refused with one line if not."""
     spec = load_spec(table, spec_root)
     cells = expand(spec, scale, overrides=list(overrides), only=only, shard=parse_shard(shard),
                    output_root=output_root)
@@ -36,7 +40,13 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
               "nothing was run")
         return []
     jobs = jobs or spec.scales[scale].jobs
-    finished = index_results(output_root) if reuse else {}
+    finished = index_results(output_root) if reuse and not retrain else {}
+    hashes = DataHashes()
+    runnable = [c for c in cells if c.config is not None]
+    for cell in runnable:  # every refusal comes before any training
+        result = run_dir_of(cell.config) / "result.json"
+        if result.exists() and not retrain:
+            check_finished(cell.id, cell.config, result, hashes)
     done, pending, ran, reused, not_run = [], [], 0, 0, 0
     for n, cell in enumerate(cells, 1):
         head = f"[{n}/{len(cells)}] {spec.table} {scale} {cell.id}"
@@ -44,21 +54,26 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             not_run += 1
             print(f"{head}: not run")
             continue
-        result = run_dir_of(cell.config) / "result.json"
+        run_dir = run_dir_of(cell.config)
+        result = run_dir / "result.json"
         done.append(result)
+        if retrain and run_dir.exists():
+            print(f"{head}: earlier run moved to {retire(run_dir)}")
         source = None if result.exists() else finished.get(training_key(config_tree(cell.config)))
+        if source is not None and not same_data(source, cell.config, hashes):
+            source = None  # same config on other data: not the same cell
         if result.exists():
-            print(f"{head}: finished earlier, skipped")
+            print(f"{head}: finished earlier with the same config and data, skipped")
         elif source is not None:
             copy_result(cell.config, source, result)
             reused += 1
             print(f"{head}: same training config as {source.parent}, result reused")
         elif jobs == 1:
             print(f"{head}: training")
-            train(cell.config, progress=progress)
+            train_cell(cell.id, cell.config, hashes, progress=progress)
             ran += 1
         else:
-            pending.append((head, cell.config))
+            pending.append((head, cell.id, cell.config))
     if pending:
         _train_in_parallel(pending, jobs)
         ran += len(pending)
@@ -75,6 +90,15 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
                              reports_root=reports_root)
         print("\n" + paths["md"].read_text() + "written: " + ", ".join(map(str, paths.values())))
     return done
+
+
+def train_cell(cell_id: str, cfg, hashes: DataHashes | None = None, *,
+               progress: bool = True) -> Path:
+    """Train a cell; a second process on the same cell waits for the first one and then takes
+    its result, after checking that it was trained with this config and data."""
+    path = train(cfg, progress=progress, wait_for_lock=True)
+    check_finished(cell_id, cfg, path, hashes or DataHashes())
+    return path
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -94,9 +118,9 @@ def eta_seconds(durations: list[float], remaining: int, jobs: int) -> float:
     return sum(durations) / len(durations) * math.ceil(remaining / jobs) if remaining else 0.0
 
 
-def _train_quietly(cfg) -> tuple[Path, float]:
+def _train_quietly(cell_id: str, cfg) -> tuple[Path, float]:
     start = time.perf_counter()
-    return train(cfg, progress=False), time.perf_counter() - start
+    return train_cell(cell_id, cfg, progress=False), time.perf_counter() - start
 
 
 def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
@@ -107,14 +131,14 @@ def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
     """
     from mutorbench.models.pretrain import base_dir, ensure_base
 
-    for cfg in {base_dir(c): c for _, c in pending if c.model.pretrain}.values():
+    for cfg in {base_dir(c): c for _, _, c in pending if c.model.pretrain}.values():
         ensure_base(cfg)
     print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
     start = time.perf_counter()
     durations: list[float] = []
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(_train_quietly, cfg): head for head, cfg in pending}
+        futures = {pool.submit(_train_quietly, cid, cfg): head for head, cid, cfg in pending}
         for k, fut in enumerate(as_completed(futures), 1):
             path, seconds = fut.result()  # a failed cell stops the table with its own error
             values = ", ".join(f"{m} {v:.2f}" for m, v in

@@ -72,6 +72,11 @@ class TableSpec(_Strict):
 
     @model_validator(mode="after")
     def _known_columns(self):
+        for kind, items in (("row", self.rows), ("column", self.columns)):
+            seen = [x.id for x in items]
+            twice = sorted({i for i in seen if seen.count(i) > 1})
+            if twice:
+                raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(twice)}")
         ids = {c.id for c in self.columns}
         if self.baseline_row is not None and self.baseline_row not in {r.id for r in self.rows}:
             raise ValueError(f"baseline_row {self.baseline_row!r} is not a row")

@@ -10,7 +10,8 @@ Rules (recorded in results through ``RULES``):
 - MATH500: the completion's *last* ``\\boxed{...}`` (nested braces kept); equivalence by math-verify
   with our timeout.
 - AQUA-RAT: the chosen option letter A–E, from our template's ``#### X`` line, else the last
-  "answer is (X)" / "Answer: X" phrase.
+  "answer is (X)" / "Answer: X" / "Answer X" / "Option X" / "Correct Option: X" / "Ans: X" phrase
+  (on the authors' dev/test rationales: 226/254 and 222/254 recognised, none wrongly).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ RULES = {
     "gsm8k": "first '#### N' (or first \\boxed{N} with answer_format='boxed'); exact decimal "
              "equality after removing ',', '$', '%' and a trailing '.'",
     "math": f"last \\boxed{{}} (nested braces); math-verify equivalence, timeout {MATH_TIMEOUT_S}s",
-    "aqua": "letter A-E from '#### X', else the last 'answer is (X)' / 'Answer: X'",
+    "aqua": "letter A-E from '#### X', else the last 'answer is (X)' / 'Answer: X' / 'Answer X' / "
+            "'Option X' / 'Correct Option: X' / 'Ans: X' phrase",
 }
 
 _HASH_NUMBER = re.compile(r"####\s*\$?\s*(-?[0-9][0-9,]*(?:\.[0-9]*)?|-?\.[0-9]+)")
@@ -113,7 +115,12 @@ def is_correct_math(completion: str, reference_answer: str) -> bool:
 
 
 _AQUA_HASH = re.compile(r"####\s*\(?([A-Ea-e])\)?(?![A-Za-z])")
-_AQUA_PHRASE = re.compile(r"answer(?: is|:)\s*(?:option\s*)?\(?([A-E])\)?(?![A-Za-z])", re.I)
+# the last "answer is (X)", "Answer : X", "Answer D", "Option B", "Correct Option: C", "Ans: E"
+# (capital letter only), unless the letter is being ruled out ("answer choice (A) can never ...")
+_AQUA_PHRASE = re.compile(
+    r"\b(?:answer|ans|option|choice)s?\b(?:\s*(?:is|should be|will be|would be|=|:|-|–|,))*"
+    r"\s*(?:option|choice)?\s*[:\-]?\s*\(?\b((?-i:[A-E]))\b\)?(?![A-Za-z0-9])"
+    r"(?!\)?\s*(?:can|cannot|could|must|might|never|is not|isn't)\b)", re.I)
 
 
 def aqua_choice(completion: str) -> str | None:

@@ -96,6 +96,15 @@ SCORERS: dict[str, Scorer] = {
 }
 
 
+# The value keys each scorer produces: eval.metric must be one of them (checked before any work);
+# the first is the default selection metric (the paper's: ROUGE-L for summaries).
+SCORER_KEYS: dict[str, tuple[str, ...]] = {
+    **{name: ("accuracy",) for name in ("gsm8k", "gsm8k_boxed", "math", "aqua", "exact", "arith")},
+    "rouge": ("rougeL", "rouge1", "rouge2", "rougeLsum"),
+    "star_path": ("solve_rate", "decisive_accuracy"),
+}
+
+
 def get_scorer(name: str) -> Scorer:
     if name not in SCORERS:
         raise ValueError(f"unknown metric {name!r}; expected one of {', '.join(SCORERS)}")
@@ -109,6 +118,34 @@ class GenerationEvaluator:
     max_new_tokens: int = 40
     batch_size: int = 32
     prefix_attention: str = "bidirectional"
+    keys: tuple[str, ...] = ()  # the value keys it produces
+    limit: int | None = None  # score only the first N examples of a split
+
+    def __post_init__(self):
+        self._prompts: dict[str, list[list[int]]] = {}
+
+    def pairs(self, split: str) -> list[tuple[str, str]]:
+        pairs = self.task.texts(split)
+        return pairs[:self.limit] if self.limit else pairs
+
+    def prepare(self, tokenizer, split: str, *, max_positions: int | None) -> list[list[int]]:
+        """Tokenize a split's prompts once and check, before any training step, that every prompt
+        plus ``max_new_tokens`` fits the model's positions (one error naming the longest)."""
+        if split not in self._prompts:
+            pairs = self.pairs(split)
+            if not pairs:
+                raise ValueError(f"task {self.task.name!r}, split {split!r}: no example to score")
+            prompts = tokenizer([p for p, _ in pairs])["input_ids"]
+            longest = max(range(len(prompts)), key=lambda i: len(prompts[i]))
+            need = len(prompts[longest]) + self.max_new_tokens
+            if max_positions is not None and need > max_positions:
+                raise ValueError(
+                    f"task {self.task.name!r}, split {split!r}: example {longest} has a "
+                    f"{len(prompts[longest])}-token prompt; with eval.max_new_tokens="
+                    f"{self.max_new_tokens} it needs {need} positions, the model has "
+                    f"{max_positions} (lower eval.max_new_tokens or use eval.limit)")
+            self._prompts[split] = prompts
+        return self._prompts[split]
 
     def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
                  log_path: str | Path | None = None, decode: Callable | None = None,
@@ -120,15 +157,15 @@ class GenerationEvaluator:
         answer inputs); default next-token's, i.e. teacher forcing.
         """
         decode = decode or greedy_generate
-        pairs = self.task.texts(split)
-        prompts = [tokenizer(p)["input_ids"] for p, _ in pairs]
+        pairs = self.pairs(split)
+        prompts = self.prepare(tokenizer, split, max_positions=max_positions_of(model))
         completions: list[str] = []
         for s in range(0, len(prompts), self.batch_size):
             outs = decode(model, prompts[s:s + self.batch_size],
-                                   max_new_tokens=self.max_new_tokens,
-                                   eos_id=tokenizer.eos_token_id, pad_id=tokenizer.pad_token_id,
-                                   prefix_attention=self.prefix_attention,
-                                   suppress_ids=suppress_ids)
+                          max_new_tokens=self.max_new_tokens,
+                          eos_id=tokenizer.eos_token_id, pad_id=tokenizer.pad_token_id,
+                          prefix_attention=self.prefix_attention,
+                          suppress_ids=suppress_ids)
             completions += [tokenizer.decode(o, skip_special_tokens=True) for o in outs]
         references = [a for _, a in pairs]
         metrics, details = self.score(completions, references)
@@ -141,10 +178,25 @@ class GenerationEvaluator:
             metrics["token_accuracy"] = sum(per_example) / len(per_example)
             details = [d | {"token_accuracy": t} for d, t in zip(details, per_example)]
         if log_path is not None:
-            log_path = Path(log_path)
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            with log_path.open("w") as f:
-                for i, ((prompt, ref), comp, det) in enumerate(zip(pairs, completions, details)):
-                    f.write(json.dumps({"index": i, "prompt": prompt, "completion": comp,
-                                        "reference": ref, **det}) + "\n")
+            from mutorbench.fsio import atomic_write_text
+
+            atomic_write_text(log_path, "".join(
+                json.dumps({"index": i, "prompt": prompt, "completion": comp, "reference": ref,
+                            **det}) + "\n"
+                for i, ((prompt, ref), comp, det) in enumerate(zip(pairs, completions, details))))
         return metrics
+
+
+def max_positions_of(model) -> int | None:
+    """The model's position limit (None when it has none, e.g. some RoPE configs)."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return None
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    return getattr(text, "max_position_embeddings", None)
+
+
+def check_metric(name: str, keys: Sequence[str], task_name: str) -> None:
+    if name not in keys:
+        raise ValueError(f"eval.metric {name!r} is not a value task {task_name!r} produces; "
+                         f"valid: {', '.join(keys)}")

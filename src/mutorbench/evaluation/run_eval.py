@@ -13,8 +13,10 @@ import torch
 
 from mutorbench import results
 from mutorbench.provenance import provenance, utc_now, weights_hash
-from mutorbench.tasks import build_evaluator, build_task
-from mutorbench.tasks.base import content_hash, tokenize_split
+from mutorbench.evaluation.evaluator import check_metric, max_positions_of
+from mutorbench.examples import tokenize_examples
+from mutorbench.tasks import build_evaluator, build_task, metric_keys
+from mutorbench.tasks.base import content_hash, texts_hash, tokenizer_hash
 from mutorbench.train.build import build_base_model, build_tokenizer
 from mutorbench.train.config import RunConfig, config_tree
 
@@ -35,12 +37,17 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
     if result_path.exists():
         raise ValueError(f"{result_path} exists (choose another --set run_name=...)")
     task = build_task(cfg.task)
+    check_metric(cfg.eval.metric, metric_keys(task), task.name)
     split = cfg.eval.report_split
-    task.texts(split)  # load (or fail clearly) before the model
+    pairs = task.texts(split)  # load (or fail clearly) before the model
     tokenizer = build_tokenizer(cfg, task)
     model = build_base_model(cfg, tokenizer).eval()
-    examples, counts = tokenize_split(task, split, tokenizer, cfg.task.max_length)
     evaluator = build_evaluator(task, cfg.eval, prefix_attention)
+    # exactly what is scored is counted and hashed: every example (or the first eval.limit);
+    # task.max_length filters training examples only and never shrinks an evaluation
+    evaluator.prepare(tokenizer, split, max_positions=max_positions_of(model))
+    scored = evaluator.pairs(split)
+    counts = {"split": split, "total": len(pairs), "kept": len(scored), "limit": cfg.eval.limit}
     t0 = time.perf_counter()
     values = evaluator(model, tokenizer, split,
                        log_path=out / "generations" / f"step0000000-{split}.jsonl")
@@ -52,7 +59,9 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
         "method": {"id": "eval", "hyperparameters": {"prefix_attention": prefix_attention}},
         "seed": cfg.seed, "config": config_tree(cfg), "budget": None,
         "data": {"task": task.name, "sources": task.sources(), "counts": {split: counts},
-                 "content_hash": content_hash(examples), "order_hash": None},
+                 "content_hash": content_hash(tokenize_examples(tokenizer, scored)),
+                 "order_hash": None, "split_hashes": {split: texts_hash(scored)},
+                 "tokenizer_hash": tokenizer_hash(tokenizer)},
         "init_weights_hash": weights_hash(model),
         "metrics": {"checkpoints": [checkpoint],
                     "selected": {"rule": "single checkpoint", "checkpoint": checkpoint,
@@ -64,6 +73,7 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
         "provenance": provenance(start), "status": "complete",
     }
     results.write_result(result_path, data)
-    print(f"eval {task.name} ({split}, {counts['kept']} examples) of {cfg.model.name_or_path}: "
+    of_total = "" if len(scored) == len(pairs) else f" of {len(pairs)}"
+    print(f"eval {task.name} ({split}, {len(scored)}{of_total} examples) of {cfg.model.name_or_path}: "
           + ", ".join(f"{k} {v:.2f}" for k, v in values.items()) + f"\nresult: {result_path}")
     return result_path

@@ -61,3 +61,18 @@ def numeral_tokenizer(vocabulary: Iterable[str]) -> PreTrainedTokenizerFast:
         single=f"{bos} $A", special_tokens=[(bos, vocab[bos])]
     )
     return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIALS)
+
+
+def trains_own_tokenizer(cfg) -> bool:
+    """Tiny models trained from scratch train their tokenizer on the task (a pretrained or
+    pretrained-tiny base brings its own)."""
+    return cfg.model.source == "tiny" and cfg.model.pretrain is None
+
+
+def tokenizer_from_str(text: str, where: str) -> PreTrainedTokenizerFast:
+    """A tokenizer saved as its backend's JSON (``tokenizer.backend_tokenizer.to_str()``)."""
+    try:
+        tok = Tokenizer.from_str(text)
+    except Exception as err:  # noqa: BLE001 - the tokenizers library raises its own types
+        raise ValueError(f"{where}: not a readable tokenizer ({str(err)[:100]})") from None
+    return PreTrainedTokenizerFast(tokenizer_object=tok, **SPECIALS)

@@ -7,14 +7,45 @@ result, or a result with no golden cell is reported by name; the exit code is 1 
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mutorbench.errors import first_error
+from mutorbench.fsio import atomic_write_text
 from mutorbench.results import load_result
 from mutorbench.yamlio import load_yaml_file
 
 DEFAULT_TOLERANCE = 1.0  # points; tiny runs on this machine are deterministic for a thread count
+
+FiniteFloat = Field(allow_inf_nan=False)
+
+
+class GoldenCell(BaseModel):
+    """One blessed cell: at least one finite value, and finite non-negative tolerances for (some
+    of) those values. Anything else is an error: a gate must not pass what it cannot compare."""
+    model_config = ConfigDict(extra="forbid", strict=True)
+    values: dict[str, float] = Field(min_length=1)
+    tolerance: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _finite(self):
+        for kind, mapping in (("value", self.values), ("tolerance", self.tolerance)):
+            for metric, x in mapping.items():
+                if not math.isfinite(x) or (kind == "tolerance" and x < 0):
+                    raise ValueError(f"{kind} of {metric} must be a finite number"
+                                     + (" >= 0" if kind == "tolerance" else "") + f", got {x}")
+        unknown = sorted(set(self.tolerance) - set(self.values))
+        if unknown:
+            raise ValueError(f"tolerance names metrics without a value: {unknown}")
+        return self
+
+
+class GoldenFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    cells: dict[str, GoldenCell] = Field(min_length=1)
 
 
 def _key(r) -> str:
@@ -31,10 +62,15 @@ def collect_results(results_dir: str | Path) -> dict[str, dict[str, float]]:
     root = Path(results_dir)
     if not root.is_dir():
         raise ValueError(f"results folder not found: {root}")
-    found = {}
+    found, where = {}, {}
     for path in sorted(root.rglob("result.json")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # hidden folders (runs moved aside by --retrain) hold no current result
         r = load_result(path)  # a malformed file is a clear error naming it
-        found[_key(r)] = dict(r.metrics.selected.values)
+        key = _key(r)
+        if key in found:
+            raise ValueError(f"two results for {key}: {where[key]} and {path}")
+        found[key], where[key] = dict(r.metrics.selected.values), path
     if not found:
         raise ValueError(f"no result.json under {root}")
     return found
@@ -45,27 +81,37 @@ def load_golden(golden_dir: str | Path) -> dict[str, dict]:
     files = sorted(root.glob("*.yaml")) if root.is_dir() else []
     if not files:
         raise ValueError(f"no golden files (*.yaml) in {root}")
-    golden = {}
+    golden, origin = {}, {}
     for f in files:
-        data = load_yaml_file(f)
+        data = load_yaml_file(f, "golden file")
         if not isinstance(data, dict) or not isinstance(data.get("cells"), dict):
             raise ValueError(f"{f}: golden file needs a 'cells' mapping")
-        for key, entry in data["cells"].items():
-            if not isinstance(entry, dict) or "values" not in entry:
-                raise ValueError(f"{f}: cell {key} needs 'values'")
-            golden[key] = entry
+        try:
+            parsed = GoldenFile.model_validate(data)
+        except ValidationError as err:
+            where, msg = first_error(err)
+            raise ValueError(f"{f}: malformed golden file at {where}: "
+                             f"{msg.removeprefix('Value error, ')}") from None
+        for key, entry in parsed.cells.items():
+            if key in golden:
+                raise ValueError(f"golden cell {key} is in both {origin[key]} and {f}")
+            golden[key], origin[key] = entry.model_dump(), f
     return golden
 
 
 def check(results_dir, golden_dir, *, subset: bool = False) -> tuple[bool, list[dict]]:
     """``subset``: a partial rerun (e.g. CI's reduced table): golden cells without a result are
-    skipped instead of counted as drift; every result present must still match."""
+    skipped instead of counted as drift; every result present must still match. A value that is
+    not finite (NaN, inf) is drift; a check that compares no value at all is an error."""
     ours, golden = collect_results(results_dir), load_golden(golden_dir)
     # golden files of other tables/scales (e.g. table1 when only table2 was rerun) are not compared
     present = {_table_scale(k) for k in ours}
     golden = {k: v for k, v in golden.items() if _table_scale(k) in present}
     if subset:
         golden = {k: v for k, v in golden.items() if k in ours}
+    if not golden:
+        raise ValueError(f"nothing to compare: no golden cell in {golden_dir} is for the tables "
+                         f"and scales of {results_dir} ({', '.join(sorted(present))})")
     rows, ok = [], True
     for key in sorted(set(ours) | set(golden)):
         if key not in golden:
@@ -80,22 +126,31 @@ def check(results_dir, golden_dir, *, subset: bool = False) -> tuple[bool, list[
         for metric, expected in golden[key]["values"].items():
             got = ours[key].get(metric)
             limit = float(tol.get(metric, DEFAULT_TOLERANCE))
-            drift = None if got is None else got - expected
+            finite = got is not None and math.isfinite(got)
+            drift = got - expected if finite else None
             bad = drift is None or abs(drift) > limit
             ok &= not bad
+            status = ("ok" if not bad else "DRIFT" if finite else
+                      "missing value" if got is None else "DRIFT (not finite)")
             rows.append({"cell": key, "metric": metric, "golden": expected, "ours": got,
-                         "drift": drift, "tolerance": limit,
-                         "status": "DRIFT" if bad else "ok"})
+                         "drift": drift, "tolerance": limit, "status": status,
+                         "compared": True})
     return ok, rows
 
 
 def bless(results_dir, golden_dir, *, name: str, tolerance: float = DEFAULT_TOLERANCE) -> Path:
     ours = collect_results(results_dir)
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise ValueError(f"--tolerance must be a finite number >= 0, got {tolerance}")
+    bad = sorted(f"{k} {m}" for k, v in ours.items() for m, x in v.items() if not math.isfinite(x))
+    if bad:
+        raise ValueError(f"cannot bless values that are not finite: {', '.join(bad[:5])}")
+    empty = sorted(k for k, v in ours.items() if not v)
+    if empty:
+        raise ValueError(f"cannot bless results without selected values: {', '.join(empty[:5])}")
     out = Path(golden_dir) / f"{name}.yaml"
-    out.parent.mkdir(parents=True, exist_ok=True)
     cells = {k: {"values": v, "tolerance": dict.fromkeys(v, tolerance)} for k, v in ours.items()}
-    out.write_text(yaml.safe_dump({"cells": cells}, sort_keys=True))
-    return out
+    return atomic_write_text(out, yaml.safe_dump({"cells": cells}, sort_keys=True))
 
 
 def format_rows(rows: list[dict]) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mutorbench.bench.spec import expand, load_spec
+from mutorbench.identity import describe, diff_keys, training_tree
 from mutorbench.report.paper import DEFAULT_DIR, load_paper_table
 from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
@@ -45,6 +46,8 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
             paper_root=DEFAULT_DIR) -> pd.DataFrame:
     spec = load_spec(table, spec_root)
     paper = load_paper_table(spec.paper, paper_root)
+    if not Path(results_root).is_dir():  # as `check`: never an all-"pending" report of nothing
+        raise ValueError(f"results folder not found: {results_root}")
     cells = expand(spec, scale, output_root=results_root)
     # finished results, found and loaded once: (row, column) -> {seed: (path, result)}
     finished: dict[tuple[str, str], dict[int, tuple[Path, object]]] = {}
@@ -52,6 +55,8 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
         path = run_dir_of(c.config) / "result.json" if c.config is not None else None
         if path is not None and path.exists():
             finished.setdefault((c.row, c.column), {})[c.seed] = (path, load_result(path))
+    for (row, column), seeds in finished.items():
+        _refuse_mixed_configs(f"{row}/{column}", seeds)
     status = {(c.row, c.column): c.status for c in cells}  # per scale: a row may be run at one only
     records = []
     for row in spec.rows:
@@ -82,6 +87,22 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
 
 
 TRIVIAL_ROW = "trivial baseline"
+
+
+def _refuse_mixed_configs(cell: str, seeds: dict[int, tuple[Path, object]]) -> None:
+    """Seeds are averaged only when they differ in the seed alone."""
+    (first_seed, (first_path, first)), *rest = sorted(seeds.items())
+    reference = training_tree(first.config, drop_seed=True)
+    for seed, (path, r) in rest:
+        other = training_tree(r.config, drop_seed=True)
+        keys = diff_keys(reference, other)
+        if keys:
+            raise ValueError(f"cell {cell}: seeds {first_seed} and {seed} were trained with "
+                             f"different configs ({describe(keys, reference, other)}); they "
+                             f"cannot be averaged: rerun one ({path}) with `run --retrain`")
+        if first.data.split_hashes != r.data.split_hashes:
+            raise ValueError(f"cell {cell}: seeds {first_seed} and {seed} were trained on "
+                             f"different data (split hashes differ); they cannot be averaged")
 
 
 def _trivial_records(spec, cells) -> list[dict]:

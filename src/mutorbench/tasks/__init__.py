@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
+from mutorbench.evaluation.evaluator import SCORER_KEYS, GenerationEvaluator, get_scorer
 from mutorbench.tasks.aqua import AquaTask
 from mutorbench.tasks.arith import ArithTask
 from mutorbench.tasks.dialogues import DialoguesTask
@@ -21,21 +21,32 @@ GENERATED_TASKS = {"arith": ArithTask, "dialogues": DialoguesTask, **GENERATED_M
 TASKS = (*GENERATED_TASKS, "star_graph", "gsm8k", "jsonl", *HF_TASKS)
 
 
+def task_class(name: str):
+    classes = {**GENERATED_TASKS, "star_graph": StarGraphTask, "gsm8k": GSM8KTask,
+               "jsonl": JsonlTask, **HF_TASKS}
+    if name not in classes:
+        raise ValueError(f"unknown task {name!r}; available: {', '.join(TASKS)}")
+    return classes[name]
+
+
 def build_task(cfg):
     if cfg.name in GENERATED_TASKS:
+        if cfg.local_path or cfg.files:  # would be silently ignored
+            raise ValueError(f"task {cfg.name!r} is generated: task.local_path and task.files do "
+                             "not apply (use a real task, or jsonl for your own files)")
         task = GENERATED_TASKS[cfg.name](data_seed=cfg.data_seed, train_examples=cfg.train_examples,
                                          eval_examples=cfg.eval_examples)
     elif cfg.name == "star_graph":
         task = StarGraphTask(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
                              eval_examples=cfg.eval_examples, degree=cfg.graph.degree,
                              path_length=cfg.graph.path_length, num_nodes=cfg.graph.num_nodes,
-                             local_path=cfg.local_path)
+                             local_path=cfg.local_path, files=dict(cfg.files or {}))
     elif cfg.name == "gsm8k":
-        task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision)
+        task = GSM8KTask(local_path=cfg.local_path, revision=cfg.revision, files=cfg.files)
     elif cfg.name == "jsonl":
-        task = JsonlTask(local_path=cfg.local_path)
+        task = JsonlTask(local_path=cfg.local_path, files=dict(cfg.files or {}))
     elif cfg.name in HF_TASKS:
-        task = HF_TASKS[cfg.name](local_path=cfg.local_path, revision=cfg.revision)
+        task = HF_TASKS[cfg.name](local_path=cfg.local_path, revision=cfg.revision, files=cfg.files)
     else:
         raise ValueError(f"unknown task {cfg.name!r}; available: {', '.join(TASKS)}")
     if cfg.metric:
@@ -44,6 +55,13 @@ def build_task(cfg):
     return task
 
 
+def metric_keys(task) -> tuple[str, ...]:
+    """The value keys the task's evaluator produces."""
+    extra = ("token_accuracy",) if getattr(task, "teacher_forced", False) else ()
+    return SCORER_KEYS[task.metric] + extra
+
+
 def build_evaluator(task, eval_cfg, prefix_attention: str):
     return GenerationEvaluator(task, get_scorer(task.metric), max_new_tokens=eval_cfg.max_new_tokens,
-                               batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention)
+                               batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention,
+                               keys=metric_keys(task), limit=eval_cfg.limit)

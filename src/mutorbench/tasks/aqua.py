@@ -16,7 +16,9 @@ TEMPLATE = "Question: {question}\nOptions: {options}\n\nAnswer:"
 
 class AquaTask(HFTask):
     name, metric = "aqua", "aqua"
+    max_new_tokens = 512  # not stated by the paper: its math length
     split_sources = {s: (DATASET_ID, "raw", s) for s in ("train", "validation", "test")}
+    published_names = {"validation": ("dev.json",)}  # google-deepmind/AQuA's own names
 
     def pair(self, row, split):
         prompt = TEMPLATE.format(question=row["question"].strip(), options=" ".join(row["options"]))

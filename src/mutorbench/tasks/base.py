@@ -39,3 +39,23 @@ def content_hash(examples: list[Example]) -> str:
         h.update(np.asarray(e.answer_ids, dtype=np.int64).tobytes())
         h.update(b"#")
     return h.hexdigest()
+
+
+def texts_hash(pairs: list[tuple[str, str]]) -> str:
+    """sha256 of a split's (prompt, answer) texts as read, in order: what a run was trained and
+    evaluated on, before any tokenizer (a resume or a reuse on other data is refused by it)."""
+    h = hashlib.sha256()
+    for prompt, answer in pairs:
+        for text in (prompt, answer):
+            data = text.encode("utf-8", "surrogatepass")
+            h.update(len(data).to_bytes(8, "little"))
+            h.update(data)
+    return h.hexdigest()
+
+
+def tokenizer_hash(tokenizer) -> str:
+    """sha256 of the tokenizer's definition (vocabulary, merges, normalisation, special tokens)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    spec = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+    specials = repr(sorted((k, str(v)) for k, v in tokenizer.special_tokens_map.items()))
+    return hashlib.sha256((spec + specials).encode()).hexdigest()

@@ -18,6 +18,7 @@ class GeneratedTask:
     name: str = "generated"
     metric: str = "exact"
     _pairs: list = field(default_factory=list, repr=False, compare=False)
+    max_new_tokens = 40  # class attribute: generation length when eval.max_new_tokens is unset
 
     def make(self, rng: random.Random) -> tuple[str, str]:
         raise NotImplementedError

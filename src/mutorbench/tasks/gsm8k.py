@@ -20,14 +20,17 @@ def math_prompt(question: str) -> str:
 
 class GSM8KTask(HFTask):
     name, metric = "gsm8k", "gsm8k"
+    max_new_tokens = 512  # the paper's generation length for GSM8K
     split_sources = {s: (DATASET_ID, CONFIG, s) for s in ("train", "test")}
 
-    def __init__(self, local_path: str | None = None, revision: str | None = REVISION):
-        super().__init__(local_path=local_path, revision=revision)
+    def __init__(self, local_path: str | None = None, revision: str | None = REVISION,
+                 files: dict[str, str] | None = None):
+        super().__init__(local_path=local_path, revision=revision, files=files)
 
     def sources(self) -> dict:
-        return {"dataset": DATASET_ID, "config": CONFIG, "revision": self.revision,
-                "local_path": self.local_path}
+        out = {"dataset": DATASET_ID, "config": CONFIG, "revision": self.revision,
+               "local_path": self.local_path}
+        return out | ({"files": self.files} if self.files else {})
 
     def pair(self, row, split):
         return math_prompt(row["question"]), " " + row["answer"]

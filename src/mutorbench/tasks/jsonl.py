@@ -11,27 +11,36 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mutorbench.fsio import read_text
+
 
 @dataclass
 class JsonlTask:
     local_path: str | None = None
+    files: dict = field(default_factory=dict)  # split -> explicit file (wins over local_path)
     metric: str = "exact"
     name: str = "jsonl"
     _cache: dict = field(default_factory=dict, repr=False)
+    max_new_tokens = 256  # class attribute: generation length when eval.max_new_tokens is unset
 
     def sources(self) -> dict:
-        return {"local_path": self.local_path, "format": "jsonl {prompt, answer}"}
+        out = {"local_path": self.local_path, "format": "jsonl {prompt, answer}"}
+        return out | ({"files": self.files} if self.files else {})
 
     def texts(self, split: str) -> list[tuple[str, str]]:
         if split in self._cache:
             return self._cache[split]
-        if not self.local_path:
-            raise ValueError("task jsonl needs task.local_path: a folder with train.jsonl/test.jsonl")
-        path = Path(self.local_path) / f"{split}.jsonl"
+        if split in self.files:
+            path = Path(self.files[split])
+        elif not self.local_path:
+            raise ValueError("task jsonl needs task.local_path: a folder with train.jsonl/test.jsonl "
+                             f"(or task.files.{split}: a file)")
+        else:
+            path = Path(self.local_path) / f"{split}.jsonl"
         if not path.is_file():
             raise ValueError(f"task jsonl: {path} not found")
         pairs = []
-        for n, line in enumerate(path.read_text().splitlines(), 1):
+        for n, line in enumerate(read_text(path, "data file").splitlines(), 1):
             if not line.strip():
                 continue
             try:

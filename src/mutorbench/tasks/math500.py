@@ -12,6 +12,7 @@ from mutorbench.tasks.hf import HFTask
 
 class MATH500Task(HFTask):
     name, metric = "math500", "math"
+    max_new_tokens = 748  # the paper's generation length for MATH500
     split_sources = {"test": ("HuggingFaceH4/MATH-500", None, "test")}
 
     def pair(self, row, split):

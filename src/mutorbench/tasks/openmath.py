@@ -43,16 +43,19 @@ class OpenMathTask(HFTask):
 
 class OneMGSM(OpenMathTask):
     name, metric = "1m-gsm", "gsm8k_boxed"
+    max_new_tokens = 512
     split_sources = {"train": (DATASET_ID, None, "train_1M"), "test": ("openai/gsm8k", "main", "test")}
 
 
 class TwoMGSM(OpenMathTask):
     name, metric = "2m-gsm", "gsm8k_boxed"
+    max_new_tokens = 512
     split_sources = {"train": (DATASET_ID, None, "train_2M"), "test": ("openai/gsm8k", "main", "test")}
 
 
 class OneMMATH(OpenMathTask):
     name, metric = "1m-math", "math"
+    max_new_tokens = 748
     sources_kept, subset = MATH_SOURCES, MATH_SUBSET
     split_sources = {"train": (DATASET_ID, None, "train_1M"),
                      "test": ("HuggingFaceH4/MATH-500", None, "test")}

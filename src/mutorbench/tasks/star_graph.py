@@ -17,6 +17,7 @@ splits are disjoint. ``local_path``: a folder of Bachmann & Nagarajan's publishe
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,14 +67,18 @@ def parse_nodes(text: str) -> list[str]:
 
 def read_published(path: Path) -> list[tuple[str, str]]:
     """(prompt, answer) pairs from one of Bachmann & Nagarajan's files: ``edges/s,g=path``."""
+    from mutorbench.fsio import read_text
+
     pairs = []
-    for n, line in enumerate(path.read_text().splitlines(), 1):
+    for n, line in enumerate(read_text(path, "star-graph file").splitlines(), 1):
         if not line.strip():
             continue
         if line.count("=") != 1 or "/" not in line:
             raise ValueError(f"{path}:{n}: expected 'edges/source,goal=path', got {line[:60]!r}")
         prefix, answer = line.strip().split("=")
         pairs.append((prefix + "=", answer))
+    if not pairs:
+        raise ValueError(f"{path}: no graphs")
     return pairs
 
 
@@ -86,19 +91,35 @@ class StarGraphTask:
     path_length: int = 5
     num_nodes: int = 50
     local_path: str | None = None
+    files: dict = field(default_factory=dict)  # split -> explicit file (wins over local_path)
     name: str = "star_graph"
     metric: str = "star_path"
     teacher_forced: bool = True  # the evaluator adds teacher-forced token accuracy
     _pairs: dict = field(default_factory=dict, repr=False, compare=False)
+    max_new_tokens = 40  # class attribute: a path of up to 39 nodes and EOS
 
-    def _file(self, split: str, n: int) -> Path:
-        # the published naming: deg_2_path_5_nodes_50_train_200000.txt, ..._test_20000.txt
+    def _file(self, split: str) -> Path:
+        """The published file of a split with N = ``train_examples`` (train) or ``eval_examples``
+        graphs, in either of the authors' namings: ``deg_2_path_5_nodes_50_test_20000.txt`` or
+        the older ``deg_3_path_3_nodes_50_reverse_False_20000_test.txt``."""
+        if split in self.files:
+            path = Path(self.files[split])
+            if not path.is_file():
+                raise ValueError(f"star_graph: task.files.{split} {path} is not a file")
+            return path
+        n = self.train_examples if split == "train" else self.eval_examples
         stem = f"deg_{self.degree}_path_{self.path_length}_nodes_{self.num_nodes}"
-        path = Path(self.local_path) / f"{stem}_{split}_{n}.txt"
-        if not path.is_file():
-            raise ValueError(f"star_graph: {path} not found (task.local_path must hold Bachmann & "
-                             f"Nagarajan's {stem}_{{train,test}}_N.txt files)")
-        return path
+        root = Path(self.local_path)
+        for name in (f"{stem}_{split}_{n}.txt", f"{stem}_reverse_False_{n}_{split}.txt"):
+            if (root / name).is_file():
+                return root / name
+        others = sorted(p.name for p in {*root.glob(f"{stem}_{split}_*.txt"),
+                                         *root.glob(f"{stem}_reverse_False_*_{split}.txt")})
+        size = "task.train_examples" if split == "train" else "task.eval_examples"
+        hint = (f"; present: {', '.join(others)} (set {size} to its N)" if others else
+                f" (task.local_path must hold Bachmann & Nagarajan's {stem}_{{train,test}}_N.txt "
+                "files)")
+        raise ValueError(f"star_graph: {root / f'{stem}_{split}_{n}.txt'} not found{hint}")
 
     def sources(self) -> dict:
         out = {"generator": __name__, "data_seed": self.data_seed, "degree": self.degree,
@@ -107,10 +128,6 @@ class StarGraphTask:
         return out | ({"local_path": self.local_path} if self.local_path else {})
 
     def _build(self) -> dict[str, list[tuple[str, str]]]:
-        if self.local_path:  # their test file doubles as validation (they have no third split)
-            test = read_published(self._file("test", self.eval_examples))
-            return {"train": read_published(self._file("train", self.train_examples)),
-                    "test": test, "validation": test}
         rng = random.Random(self.data_seed)
         held_out: dict[str, str] = {}
         while len(held_out) < 2 * self.eval_examples:
@@ -126,11 +143,17 @@ class StarGraphTask:
         return {"train": train, "test": evals[:m], "validation": evals[m:]}
 
     def texts(self, split: str) -> list[tuple[str, str]]:
-        if not self._pairs:
-            self._pairs = self._build()
-        if split not in self._pairs:
+        if split not in ("train", "validation", "test"):
             raise ValueError(f"task {self.name!r} has splits train, validation and test, "
                              f"not {split!r}")
+        if self.local_path or self.files:  # their files, read per split (a test file alone
+            if split not in self._pairs:  # evaluates); the test file doubles as validation
+                self._pairs[split] = read_published(self._file("test" if split == "validation"
+                                                               and "validation" not in self.files
+                                                               else split))
+            return self._pairs[split]
+        if not self._pairs:
+            self._pairs = self._build()
         return self._pairs[split]
 
     def vocabulary(self) -> list[str]:

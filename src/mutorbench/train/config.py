@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mutorbench.yamlio import apply_override, load_yaml_file
 
@@ -16,7 +16,8 @@ PositiveInt = Annotated[int, Field(ge=1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # no NaN or infinity anywhere: `budget.amount=.inf` is an error, not an endless run
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class PretrainConfig(_Strict):
@@ -48,6 +49,18 @@ class ModelConfig(_Strict):
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     pretrain: PretrainConfig | None = None  # tiny: None trains from scratch
 
+    @model_validator(mode="after")
+    def _heads_divide(self):
+        """Checked here (one line) rather than by transformers' config validator (a traceback)."""
+        if self.source == "tiny":
+            if self.hidden_size % self.num_heads:
+                raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
+                                 f"num_heads {self.num_heads}")
+            if self.num_kv_heads is not None and self.num_heads % self.num_kv_heads:
+                raise ValueError(f"num_heads {self.num_heads} is not a multiple of "
+                                 f"num_kv_heads {self.num_kv_heads}")
+        return self
+
 
 class TokenizerConfig(_Strict):
     vocab_size: PositiveInt = 384  # tiny scale: byte-level BPE trained on the task's training text
@@ -70,6 +83,8 @@ class TaskConfig(_Strict):
     eval_examples: PositiveInt = 128
     max_length: PositiveInt = 512  # register-free prompt + answer tokens; longer examples dropped
     local_path: str | None = None  # a local copy of the dataset (no hub access needed)
+    # one explicit file per split (split -> path), instead of finding it under local_path
+    files: dict[str, str] | None = None
     revision: str | None = None  # hub dataset revision
     metric: str | None = None  # override the task's metric (arith, gsm8k, math, aqua, exact, rouge)
     graph: GraphConfig = GraphConfig()
@@ -146,17 +161,18 @@ class BudgetConfig(_Strict):
 
 
 class EvalConfig(_Strict):
-    max_new_tokens: PositiveInt = 40
+    max_new_tokens: PositiveInt | None = None  # None: the task's own (the paper's 512 for GSM8K)
     batch_size: PositiveInt = 32
     # The paper: best checkpoint on test for GSM8K/MATH500; best validation ROUGE-L (summarization)
     # or validation accuracy (AQUA-RAT), reporting test. Both splits are evaluated at every epoch.
     select_split: str = "test"
     report_split: str = "test"
     selection: Literal["best", "last"] = "best"
-    metric: str = "accuracy"
+    metric: str | None = None  # the value selection reads; None: the task's first (accuracy, rougeL)
     # also evaluate every N steps (learning curves); these evaluations are checkpoints too, so
     # selection "best" may pick one. None: at epoch ends (and the last step) only.
     every_steps: PositiveInt | None = None
+    limit: PositiveInt | None = None  # score only the first N examples of each split (a quick look)
 
 
 class RunConfig(_Strict):
@@ -192,7 +208,7 @@ def _one_line(err: ValidationError) -> str:
     loc = [p for i, p in enumerate(first["loc"])
            if not (i == 1 and first["loc"][0] == "method" and p in METHOD_IDS)]
     where = ".".join(str(p) for p in loc) or "config"
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] in ("union_tag_not_found", "union_tag_invalid"):
@@ -217,7 +233,28 @@ def parse_config(tree: Any) -> RunConfig:
     if cfg.peft == "lora" and cfg.method.id not in LORA_METHODS:
         raise ValueError(f"config error at peft: lora supports methods {', '.join(LORA_METHODS)}, "
                          f"not {cfg.method.id!r}")
-    return cfg
+    return _resolve_task_defaults(cfg)
+
+
+def _resolve_task_defaults(cfg: RunConfig) -> RunConfig:
+    """Fill what the task decides (generation length, selection metric) into the config, so the
+    stored config says what ran; an unknown scorer or task is one line here, before any work."""
+    from mutorbench.evaluation.evaluator import SCORER_KEYS
+    from mutorbench.tasks import task_class
+
+    update = {}
+    task = task_class(cfg.task.name)
+    if cfg.eval.max_new_tokens is None:
+        update["max_new_tokens"] = task.max_new_tokens
+    if cfg.eval.metric is None:
+        scorer = cfg.task.metric or task.metric
+        if scorer not in SCORER_KEYS:
+            raise ValueError(f"config error at task.metric: unknown metric {scorer!r}; expected "
+                             f"one of {', '.join(SCORER_KEYS)}")
+        update["metric"] = SCORER_KEYS[scorer][0]
+    if not update:
+        return cfg
+    return cfg.model_copy(update={"eval": cfg.eval.model_copy(update=update)})
 
 
 def _to_json(tree: dict) -> str:

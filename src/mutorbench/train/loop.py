@@ -21,8 +21,11 @@ from tqdm.auto import tqdm
 from mutorbench import results
 from mutorbench.methods.losses import combine
 from mutorbench.provenance import provenance, utc_now, weights_hash
-from mutorbench.tasks import build_evaluator, build_task
-from mutorbench.tasks.base import content_hash, tokenize_split
+from mutorbench.evaluation.evaluator import check_metric, max_positions_of
+from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
+from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
+from mutorbench.tasks import build_evaluator, build_task, metric_keys
+from mutorbench.tasks.base import content_hash, texts_hash, tokenize_split, tokenizer_hash
 from mutorbench.train.budget import plan_budget, steps_per_epoch
 from mutorbench.train.build import (
     build_base_model,
@@ -30,7 +33,12 @@ from mutorbench.train.build import (
     build_optimizer,
     build_tokenizer,
 )
-from mutorbench.train.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from mutorbench.train.checkpoint import (
+    TrainState,
+    load_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from mutorbench.train.config import RunConfig, config_tree
 from mutorbench.train.distributed import init_distributed, is_sharded, no_sync, wrap
 from mutorbench.train.sampler import OrderSampler, chain_hash
@@ -62,8 +70,12 @@ def select(checkpoints: list[dict], rule: str, metric: str, select_split: str,
         chosen = candidates[-1]
         label = f"last, reported on {report_split}"
     else:
+        missing = [c["step"] for c in candidates if metric not in c["values"]]
+        if missing:  # never pick a checkpoint by a value it does not have
+            raise ValueError(f"selection metric {metric!r} is not among the evaluated values "
+                             f"{sorted(candidates[0]['values'])}")
         sign = -1 if metric in LOWER_IS_BETTER else 1
-        chosen = max(candidates, key=lambda c: sign * c["values"].get(metric, float("-inf")))
+        chosen = max(candidates, key=lambda c: sign * c["values"][metric])
         label = f"best {metric} on {select_split}, reported on {report_split}"
     reported = next(c for c in checkpoints
                     if c["step"] == chosen["step"] and c["split"] == report_split)
@@ -76,8 +88,14 @@ def peak_memory(device: torch.device) -> tuple[int, str]:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "cpu_rss"
 
 
-def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool = True) -> Path:
-    """Train one arm; returns the result path. Resumes from the run folder's checkpoint if any."""
+def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool = True,
+          wait_for_lock: bool = False) -> Path:
+    """Train one arm; returns the result path. Resumes from the run folder's checkpoint if any.
+
+    Everything that can be wrong with the input (config, data, tokenizer, lengths, metric names)
+    fails before the run folder is touched. The folder is then locked for the whole run: a second
+    process refuses, or with ``wait_for_lock`` waits and returns the result the first one wrote.
+    """
     start_utc = utc_now()
     dist = init_distributed()
     if cfg.threads:
@@ -90,13 +108,61 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     tree = config_tree(cfg)
 
     task = build_task(cfg.task)
-    for split in dict.fromkeys(["train", cfg.eval.select_split, cfg.eval.report_split]):
-        task.texts(split)  # data first: a missing dataset fails before any model download
-    tokenizer = build_tokenizer(cfg, task)
+    check_metric(cfg.eval.metric, metric_keys(task), task.name)
+    eval_splits = list(dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]))
+    # every split is read first: a missing dataset fails before any model download
+    data_hashes = {split: texts_hash(task.texts(split)) for split in ["train", *eval_splits]}
+    tokenizer = _tokenizer_for(cfg, task, run_dir)
     examples, counts = tokenize_split(task, "train", tokenizer, cfg.task.max_length)
     model = build_base_model(cfg, tokenizer)
     init_hash = weights_hash(model)  # before the method adds anything
     method = build_method(cfg.method, seed=cfg.seed)
+    evaluator = build_evaluator(task, cfg.eval, getattr(method, "prefix_attention", "bidirectional"))
+    _check_positions(model, examples, evaluator, tokenizer, eval_splits)
+    identity = {"config": tree, "data": data_hashes, "tokenizer": tokenizer_hash(tokenizer)}
+    lock = (run_folder_lock(run_dir, wait=wait_for_lock,
+                            on_wait=lambda: print(f"waiting: {run_dir} is in use by another "
+                                                  "process", flush=True))
+            if dist.is_main else nullcontext())
+    with lock:
+        if result_path.exists():  # finished by the process we waited for
+            return result_path
+        return _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model,
+                             init_hash, method, evaluator, identity, start_utc,
+                             stop_after_steps=stop_after_steps, progress=progress)
+
+
+def _tokenizer_for(cfg: RunConfig, task, run_dir: Path):
+    """A tokenizer trained for this run is saved in its checkpoint; a resume reuses it rather
+    than training again (the checkpointed weights were trained with exactly those ids)."""
+    ckpt = run_dir / "checkpoint.pt"
+    if trains_own_tokenizer(cfg) and ckpt.is_file():
+        saved = read_checkpoint(ckpt, mmap=True).get("tokenizer")
+        if saved is not None:
+            return tokenizer_from_str(saved, str(ckpt))
+    return build_tokenizer(cfg, task)
+
+
+def _check_positions(model, examples, evaluator, tokenizer, eval_splits) -> None:
+    """Before the first step: every training example and every evaluation prompt (plus its new
+    tokens) fits the model's positions, so a bad split never fails after hours of training."""
+    max_positions = max_positions_of(model)
+    if max_positions is not None:
+        longest = max(len(e.prompt_ids) + len(e.answer_ids) for e in examples)
+        if longest > max_positions:
+            raise ValueError(f"a training example has {longest} tokens, the model has "
+                             f"{max_positions} positions: lower task.max_length")
+    for split in eval_splits:
+        evaluator.prepare(tokenizer, split, max_positions=max_positions)
+
+
+def _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model, init_hash,
+                  method, evaluator, identity, start_utc, *, stop_after_steps, progress) -> Path:
+    result_path = run_dir / "result.json"
+    tree = identity["config"]
+    # a tokenizer trained for this run goes into its checkpoints (as it was before registers)
+    own_tokenizer = (tokenizer.backend_tokenizer.to_str() if trains_own_tokenizer(cfg)
+                     else None)
     method.prepare(model, tokenizer)
     if cfg.peft == "lora":
         from mutorbench.models.lora import apply_lora
@@ -129,17 +195,16 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     state = TrainState()
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                                config=tree)
+                                identity=identity)
     log_path = run_dir / "log.jsonl"
-    if dist.is_main:
+    if dist.is_main:  # under the run folder's lock: nobody else is writing here
         run_dir.mkdir(parents=True, exist_ok=True)
         _truncate_log(log_path, state.step)
-        for stale in run_dir.glob("*.tmp"):  # half-written files of a killed run
+        for stale in [*run_dir.glob("*.tmp"), *run_dir.glob(".*.tmp")]:  # of a killed run
             stale.unlink()
     # a sharded model's forward is collective: every process generates, rank 0 records
     evaluating = dist.is_main or is_sharded(model)
 
-    evaluator = build_evaluator(task, cfg.eval, getattr(method, "prefix_attention", "bidirectional"))
     suppress = method.suppress_ids()
     weights = method.loss_weights()
     names = sorted(weights)
@@ -191,8 +256,7 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                   "grad_norm": grad_norm, "regular_tokens": int(summed[-2]),
                   "register_tokens": int(summed[-1]), "time_s": elapsed}
         if dist.is_main:
-            with log_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_line(log_path, json.dumps(record))
         bar.update(1)
         bar.set_postfix({k.removeprefix("loss_"): f"{record[k]:.3f}" for k in record
                          if k.startswith("loss")} | {
@@ -219,7 +283,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
             model.train()
         if epoch_end or periodic or curve_point:  # a resumed run keeps its evaluations
             save_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                            state=state, config=tree, write=dist.is_main)
+                            state=state, identity=identity, tokenizer=own_tokenizer,
+                            write=dist.is_main)
         dist.barrier()
         if stop_after_steps is not None and state.step >= stop_after_steps:
             bar.close()
@@ -244,7 +309,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
                                     "regular_tokens": state.regular_tokens,
                                     "register_tokens": state.register_tokens},
         "data": {"task": task.name, "sources": task.sources(), "counts": {"train": counts},
-                 "content_hash": content_hash(examples), "order_hash": state.order_hash},
+                 "content_hash": content_hash(examples), "order_hash": state.order_hash,
+                 "split_hashes": identity["data"], "tokenizer_hash": identity["tokenizer"]},
         "init_weights_hash": init_hash,
         "metrics": {"checkpoints": state.checkpoints,
                     "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric,
@@ -268,8 +334,14 @@ def _truncate_log(path: Path, step: int) -> None:
     """Drop log lines past the checkpoint we resume from (they will be recomputed)."""
     if not path.exists():
         return
-    keep = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= step]
-    path.write_text("".join(line + "\n" for line in keep))
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                keep.append(line)
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a kill: dropped, the step is recomputed
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
 
 
 def _print_summary(data: dict, path: Path) -> None:

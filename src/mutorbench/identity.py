@@ -1,0 +1,44 @@
+"""What makes two runs the same run: the training config without where it is filed.
+
+Shared by resume (train/checkpoint.py), reuse and skipping (bench/) and the report's refusal to
+average seeds trained differently, so every one of them compares the same thing.
+"""
+
+from __future__ import annotations
+
+import copy
+
+# where a cell's result is filed, not how it is trained
+BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export")
+
+
+def training_tree(tree: dict, *, drop_seed: bool = False) -> dict:
+    """The config tree less bookkeeping and cache paths (and the seed, to compare seeds)."""
+    out = copy.deepcopy(tree)
+    for key in BOOKKEEPING + (("seed",) if drop_seed else ()):
+        out.pop(key, None)
+    pretrain = out.get("model", {}).get("pretrain") if isinstance(out.get("model"), dict) else None
+    if isinstance(pretrain, dict):  # a base is identified by its recipe, not where it is cached
+        pretrain.pop("cache_dir", None)
+    return out
+
+
+def diff_keys(a, b, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config trees."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            out += diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [] if a == b else [prefix.rstrip(".") or "config"]
+
+
+def describe(keys: list[str], a: dict | None = None, b: dict | None = None) -> str:
+    """'budget.amount 10 -> 20, optim.lr 0.003 -> 0.001' (at most five keys)."""
+    def value(tree, key):
+        for part in key.split("."):
+            tree = tree.get(part) if isinstance(tree, dict) else None
+        return tree
+
+    shown = [f"{k} {value(a, k)!r} -> {value(b, k)!r}" if a is not None else k for k in keys[:5]]
+    return ", ".join(shown) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
