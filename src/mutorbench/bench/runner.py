@@ -96,9 +96,9 @@ def train_cell(cell_id: str, cfg, hashes: DataHashes | None = None, *,
                progress: bool = True) -> Path:
     """Train a cell; a second process on the same cell waits for the first one and then takes
     its result, after checking that it was trained with this config and data."""
-    path = train(cfg, progress=progress, wait_for_lock=True)
-    check_finished(cell_id, cfg, path, hashes or DataHashes())
-    return path
+    hashes = hashes or DataHashes()
+    return train(cfg, progress=progress, wait_for_lock=True,
+                 finished_elsewhere=lambda path: check_finished(cell_id, cfg, path, hashes))
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -90,8 +90,7 @@ def load_golden(golden_dir: str | Path) -> dict[str, dict]:
             parsed = GoldenFile.model_validate(data)
         except ValidationError as err:
             where, msg = first_error(err)
-            raise ValueError(f"{f}: malformed golden file at {where}: "
-                             f"{msg.removeprefix('Value error, ')}") from None
+            raise ValueError(f"{f}: malformed golden file at {where}: {msg}") from None
         for key, entry in parsed.cells.items():
             if key in golden:
                 raise ValueError(f"golden cell {key} is in both {origin[key]} and {f}")

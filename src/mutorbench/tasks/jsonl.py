@@ -38,7 +38,8 @@ class JsonlTask:
         else:
             path = Path(self.local_path) / f"{split}.jsonl"
         if not path.is_file():
-            raise ValueError(f"task jsonl: {path} not found")
+            raise ValueError(f"task jsonl: {path} " + ("is not a file" if path.exists()
+                                                       else "not found"))
         pairs = []
         for n, line in enumerate(read_text(path, "data file").splitlines(), 1):
             if not line.strip():

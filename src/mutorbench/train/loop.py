@@ -89,12 +89,13 @@ def peak_memory(device: torch.device) -> tuple[int, str]:
 
 
 def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool = True,
-          wait_for_lock: bool = False) -> Path:
+          wait_for_lock: bool = False, finished_elsewhere=None) -> Path:
     """Train one arm; returns the result path. Resumes from the run folder's checkpoint if any.
 
     Everything that can be wrong with the input (config, data, tokenizer, lengths, metric names)
     fails before the run folder is touched. The folder is then locked for the whole run: a second
-    process refuses, or with ``wait_for_lock`` waits and returns the result the first one wrote.
+    process refuses, or with ``wait_for_lock`` waits and returns the result the first one wrote
+    (after ``finished_elsewhere(path)``, which may refuse it).
     """
     start_utc = utc_now()
     dist = init_distributed()
@@ -126,6 +127,8 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
             if dist.is_main else nullcontext())
     with lock:
         if result_path.exists():  # finished by the process we waited for
+            if finished_elsewhere is not None:
+                finished_elsewhere(result_path)
             return result_path
         return _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model,
                              init_hash, method, evaluator, identity, start_utc,
