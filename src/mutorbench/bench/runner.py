@@ -70,13 +70,14 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             print(f"{head}: same training config as {source.parent}, result reused")
         elif jobs == 1:
             print(f"{head}: training")
-            train_cell(cell.id, cell.config, hashes, progress=progress)
-            ran += 1
+            if train_cell(cell.id, cell.config, hashes, progress=progress)[1]:
+                ran += 1
+            else:
+                print(f"{head}: finished by another process meanwhile, same config and data")
         else:
             pending.append((head, cell.id, cell.config))
     if pending:
-        _train_in_parallel(pending, jobs)
-        ran += len(pending)
+        ran += _train_in_parallel(pending, jobs)
     print(f"\n{spec.table} ({scale}): {ran} cells trained, {reused} reused from other tables, "
           f"{len(done) - ran - reused} already finished, {not_run} not run")
     for path in done:
@@ -93,12 +94,17 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
 
 
 def train_cell(cell_id: str, cfg, hashes: DataHashes | None = None, *,
-               progress: bool = True) -> Path:
+               progress: bool = True) -> tuple[Path, bool]:
     """Train a cell; a second process on the same cell waits for the first one and then takes
     its result, after checking that it was trained with this config and data."""
-    hashes = hashes or DataHashes()
-    return train(cfg, progress=progress, wait_for_lock=True,
-                 finished_elsewhere=lambda path: check_finished(cell_id, cfg, path, hashes))
+    hashes, elsewhere = hashes or DataHashes(), []
+
+    def accept(path: Path) -> None:
+        check_finished(cell_id, cfg, path, hashes)
+        elsewhere.append(path)
+
+    path = train(cfg, progress=progress, wait_for_lock=True, finished_elsewhere=accept)
+    return path, not elsewhere  # (result, trained here)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -118,13 +124,15 @@ def eta_seconds(durations: list[float], remaining: int, jobs: int) -> float:
     return sum(durations) / len(durations) * math.ceil(remaining / jobs) if remaining else 0.0
 
 
-def _train_quietly(cell_id: str, cfg) -> tuple[Path, float]:
+def _train_quietly(cell_id: str, cfg) -> tuple[Path, bool, float]:
     start = time.perf_counter()
-    return train_cell(cell_id, cfg, progress=False), time.perf_counter() - start
+    path, trained = train_cell(cell_id, cfg, progress=False)
+    return path, trained, time.perf_counter() - start
 
 
-def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
-    """Cells in ``jobs`` worker processes (spawned: no forked torch state), one line per cell.
+def _train_in_parallel(pending: list[tuple[str, str, object]], jobs: int) -> int:
+    """Cells in ``jobs`` worker processes (spawned: no forked torch state), one line per cell;
+    returns how many were trained here (not finished by another process meanwhile).
 
     Shared tiny bases are built first, here, so that workers never race to build the same one.
     Each cell's ``threads`` comes from its config, so results match a serial run's.
@@ -136,15 +144,19 @@ def _train_in_parallel(pending: list[tuple[str, object]], jobs: int) -> None:
     print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
     start = time.perf_counter()
     durations: list[float] = []
+    trained_here = 0
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
                              initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_train_quietly, cid, cfg): head for head, cid, cfg in pending}
         for k, fut in enumerate(as_completed(futures), 1):
-            path, seconds = fut.result()  # a failed cell stops the table with its own error
+            path, trained, seconds = fut.result()  # a failed cell stops the table with its error
+            trained_here += trained
             values = ", ".join(f"{m} {v:.2f}" for m, v in
                                load_result(path).metrics.selected.values.items())
             elapsed = time.perf_counter() - start
             durations.append(seconds)
             eta = eta_seconds(durations, len(pending) - k, jobs)
-            print(f"{futures[fut]}: done in {seconds:.0f}s: {values}  [{k}/{len(pending)} cells, "
+            how = "done" if trained else "finished by another process meanwhile"
+            print(f"{futures[fut]}: {how} in {seconds:.0f}s: {values}  [{k}/{len(pending)} cells, "
                   f"{elapsed / 60:.1f} min elapsed, ETA {eta / 60:.1f} min]", flush=True)
+    return trained_here
