@@ -160,8 +160,12 @@ CASES = {
     # table specs
     "spec-duplicate-row-ids": lambda t: with_spec(t, SPEC),
     "spec-not-utf8": lambda t: with_spec(t, NOT_UTF8),
-    "spec-rows-not-a-list": lambda t: with_spec(t, SPEC.replace("rows: [{id: ntp", "rows: 5\n"
-                                                                "    more: [{id: ntp", 1)),
+    "spec-unknown-metric-key": lambda t: with_spec(t, SPEC.replace(
+        "{id: arith, overrides: {task: {name: arith}}}",
+        "{id: arith, overrides: {task: {name: arith}}, paper: {acuracy: gsm8k@gsm8k}}").replace(
+        "{id: ntp, overrides: {method: {id: ntp}}}]", "{id: mutor, overrides: {}}]")),
+    "spec-rows-not-a-list": lambda t: with_spec(t, SPEC.replace("rows: [{id: ntp",
+                                                                "rows: 5\nmore: [{id: ntp", 1)),
     "spec-unknown-table": lambda t: ["run", "nope", *with_spec(t, SPEC)[2:]],
     "report-missing-results": lambda t: ["report", "table2", "--scale", "tiny", "--results",
                                          str(t / "nowhere"), "--reports", str(t / "reports")],

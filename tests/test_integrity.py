@@ -176,6 +176,15 @@ def test_unknown_eval_metric_is_refused_up_front(tmp_path, task, metric, valid):
     assert not (tmp_path / "ntp-seed0").exists()
 
 
+def test_spec_metric_names_must_be_values_the_task_produces(tmp_path):
+    from mutorbench.bench.spec import expand, load_spec
+
+    (tmp_path / "tinytab.yaml").write_text(TINY_SPEC.replace("paper: {accuracy:", "paper: {rougeL:"))
+    with pytest.raises(ValueError, match=r"column arith: paper names \['rougeL'\], which task "
+                                         r"'arith' does not produce \(valid: accuracy\)"):
+        expand(load_spec("tinytab", tmp_path), "tiny")
+
+
 def test_default_selection_metric_is_the_tasks_own():
     assert load_config(None, ["task.name=samsum"]).eval.metric == "rougeL"
     assert load_config(None, ["task.name=star_graph"]).eval.metric == "solve_rate"

@@ -110,6 +110,7 @@ def test_eval_of_a_tiny_exported_model_on_20_real_examples(name, tiny_export, tm
     path = next(out.rglob("result.json"))
     r = load_result(path)
     assert r.data.counts["test"]["kept"] == 20 and r.data.counts["test"]["limit"] == 20
-    rows = [json.loads(x) for x in next(out.rglob("step0000000-test.jsonl")).read_text().splitlines()]
+    log = next(out.rglob("step0000000-test.jsonl"))
+    rows = [json.loads(x) for x in log.read_text().splitlines()]
     assert len(rows) == 20
     assert all(0.0 <= v <= 100.0 for v in r.metrics.selected.values.values())

@@ -193,6 +193,7 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                     cfg = parse_config(tree)
                 except ValueError as err:
                     raise ValueError(f"{spec.table} cell {cid}: {err}") from None
+                _check_metric_keys(spec.table, col, cfg)
                 cells.append(Cell(id=cid, row=row.id, column=col.id, seed=seed, status="run",
                                   config=cfg))
     if only and not cells:
@@ -201,6 +202,18 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
         i, n = shard
         cells = cells[i - 1::n]
     return cells
+
+
+def _check_metric_keys(table: str, col: ColumnSpec, cfg: RunConfig) -> None:
+    """A column's `paper`/`chance` metric names must be values its task produces."""
+    from mutorbench.tasks import metric_keys_of_config
+
+    valid = metric_keys_of_config(cfg.task)
+    for field, names in (("paper", col.paper), ("chance", col.chance)):
+        unknown = sorted(set(names) - set(valid))
+        if unknown:
+            raise ValueError(f"{table} column {col.id}: {field} names {unknown}, which task "
+                             f"{cfg.task.name!r} does not produce (valid: {', '.join(valid)})")
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

@@ -61,6 +61,14 @@ def metric_keys(task) -> tuple[str, ...]:
     return SCORER_KEYS[task.metric] + extra
 
 
+def metric_keys_of_config(task_cfg) -> tuple[str, ...]:
+    """The same, from a task config alone (no data loaded): for checking specs up front."""
+    cls = task_class(task_cfg.name)
+    scorer = task_cfg.metric or cls.metric
+    extra = ("token_accuracy",) if getattr(cls, "teacher_forced", False) else ()
+    return SCORER_KEYS[scorer] + extra
+
+
 def build_evaluator(task, eval_cfg, prefix_attention: str):
     return GenerationEvaluator(task, get_scorer(task.metric), max_new_tokens=eval_cfg.max_new_tokens,
                                batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention,

@@ -17,7 +17,6 @@ splits are disjoint. ``local_path``: a folder of Bachmann & Nagarajan's publishe
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
