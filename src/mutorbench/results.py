@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mutorbench.errors import first_error
 from mutorbench.fsio import atomic_write_text, read_text
+from mutorbench.metrics import METRICS
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).parent / "schema" / "result.schema.json"
-METRIC_NAMES = ("accuracy", "rouge1", "rouge2", "rougeL", "rougeLsum", "fid", "inception_score",
-                "solve_rate", "decisive_accuracy", "token_accuracy")
+METRIC_NAMES = tuple(METRICS)  # the fixed value names a result may hold (metrics.py)
 
 
 class _Strict(BaseModel):
@@ -114,6 +114,31 @@ class Result(_Strict):
     status: Literal["complete"]
     # a cell with the same training config as a finished one of another table: that result's path
     reused_from: str | None = None
+
+
+RESULT_FILE = "result.json"
+
+
+def train_run_dir(cfg) -> Path:
+    """Where a training run (a table cell) is filed: ``output_dir/run_name`` (default
+    ``<method>-seed<seed>``). The results module owns the run-folder layout; trainer, runner and
+    reporter all ask here."""
+    return Path(cfg.output_dir) / (cfg.run_name or f"{cfg.method.id}-seed{cfg.seed}")
+
+
+def eval_run_dir(cfg) -> Path:
+    """Where ``mutor-bench eval`` files a result: ``output_dir/eval-<task>-<model folder>``."""
+    name = Path(cfg.model.name_or_path or "model").name
+    return Path(cfg.output_dir) / (cfg.run_name or f"eval-{cfg.task.name}-{name}")
+
+
+def result_path_of(cfg) -> Path:
+    return train_run_dir(cfg) / RESULT_FILE
+
+
+def generations_path(run_dir: Path, step: int, split: str) -> Path:
+    """The per-example log of one evaluation (the reporter's paired deltas read it)."""
+    return Path(run_dir) / "generations" / f"step{step:07d}-{split}.jsonl"
 
 
 def check_metric_names(values: dict) -> None:

@@ -15,9 +15,9 @@ import yaml
 from mutorbench.bench.identity import DataHashes, check_finished, retire, same_data
 from mutorbench.bench.reuse import copy_result, index_results, training_key
 from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
-from mutorbench.results import load_result
+from mutorbench.results import load_result, train_run_dir
 from mutorbench.train.config import config_tree
-from mutorbench.train.loop import run_dir_of, train
+from mutorbench.train.loop import train
 
 
 def run_table(table: str, *, scale: str, only: str | None = None, shard: str | None = None,
@@ -44,7 +44,7 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
     hashes = DataHashes()
     runnable = [c for c in cells if c.config is not None]
     for cell in runnable:  # every refusal comes before any training
-        result = run_dir_of(cell.config) / "result.json"
+        result = train_run_dir(cell.config) / "result.json"
         if result.exists() and not retrain:
             check_finished(cell.id, cell.config, result, hashes)
     done, pending, ran, reused, not_run = [], [], 0, 0, 0
@@ -54,7 +54,7 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             not_run += 1
             print(f"{head}: not run")
             continue
-        run_dir = run_dir_of(cell.config)
+        run_dir = train_run_dir(cell.config)
         result = run_dir / "result.json"
         done.append(result)
         if retrain and run_dir.exists():

@@ -21,9 +21,7 @@ from mutorbench.train.build import build_base_model, build_tokenizer
 from mutorbench.train.config import RunConfig, config_tree
 
 
-def run_dir_of(cfg: RunConfig) -> Path:
-    name = Path(cfg.model.name_or_path or "model").name
-    return Path(cfg.output_dir) / (cfg.run_name or f"eval-{cfg.task.name}-{name}")
+run_dir_of = results.eval_run_dir  # the layout lives in results.py
 
 
 def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -> Path:
@@ -50,7 +48,7 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
     counts = {"split": split, "total": len(pairs), "kept": len(scored), "limit": cfg.eval.limit}
     t0 = time.perf_counter()
     values = evaluator(model, tokenizer, split,
-                       log_path=out / "generations" / f"step0000000-{split}.jsonl")
+                       log_path=results.generations_path(out, 0, split))
     seconds = time.perf_counter() - t0
     checkpoint = {"step": 0, "epoch": 0.0, "split": split, "values": values}
     data = {

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from mutorbench.bench.spec import expand
-from mutorbench.results import load_result
-from mutorbench.train.loop import run_dir_of
+from mutorbench.metrics import set_metric_axis
+from mutorbench.results import load_result, train_run_dir
 
 
 def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
@@ -23,7 +23,7 @@ def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
     for cell in expand(spec, scale, output_root=results_root):
         if cell.status != "run":  # only run cells have a config
             continue
-        path = run_dir_of(cell.config) / "result.json"
+        path = train_run_dir(cell.config) / "result.json"
         if not path.exists():
             continue
         metric = next(iter(next(c for c in spec.columns if c.id == cell.column).paper))
@@ -76,8 +76,7 @@ def plot_curves(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
             ax.axhline(col.chance[metric], color="grey", linestyle="dashed", label="chance")
         ax.set_title(column)
         ax.set_xlabel("step")
-        ax.set_ylabel(f"{metric} (%)")
-        ax.set_ylim(0, 100)
+        set_metric_axis(ax, metric)
     axes[0][0].legend(fontsize=8)
     fig.suptitle(f"{spec.table}: ours ({scale}); lines: mean over seeds, shade: seed range")
     fig.tight_layout()

@@ -16,15 +16,13 @@ import pandas as pd
 
 from mutorbench.bench.spec import expand, load_spec
 from mutorbench.identity import describe, diff_keys, training_tree
+from mutorbench.metrics import get_metric, set_metric_axis
 from mutorbench.report.paper import DEFAULT_DIR, load_paper_table
 from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
-from mutorbench.results import load_result
-from mutorbench.train.loop import run_dir_of
+from mutorbench.results import generations_path, load_result, train_run_dir
 
 BASELINE_ROW_METHOD = "ntp"
-# metric -> the per-example verdict its scorer logs
-VERDICTS = {"accuracy": "correct", "solve_rate": "correct", "decisive_accuracy": "decisive_correct"}
 
 
 def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
@@ -33,13 +31,16 @@ def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
     cp = r.metrics.selected.checkpoint
     if cp is None:
         return None
-    log = result_path.parent / "generations" / f"step{cp.step:07d}-{cp.split}.jsonl"
+    log = generations_path(result_path.parent, cp.step, cp.split)
     if not log.exists():
         return None
+    record = get_metric(metric)
+    if record.per_example is None:  # a whole-set metric (FID): no paired per-example delta
+        return None
     rows = [json.loads(x) for x in log.read_text().splitlines()]
-    if metric in VERDICTS:  # per-example verdicts, as percent
-        return np.array([100.0 * float(x[VERDICTS[metric]]) for x in rows])
-    return np.array([float(x[metric]) for x in rows])  # per-example scores (ROUGE)
+    if record.verdict:  # per-example verdicts, as percent
+        return np.array([100.0 * float(x[record.per_example]) for x in rows])
+    return np.array([float(x[record.per_example]) for x in rows])  # per-example scores (ROUGE)
 
 
 def collect(table: str, scale: str, *, spec_root="bench", results_root="results",
@@ -52,7 +53,7 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
     # finished results, found and loaded once: (row, column) -> {seed: (path, result)}
     finished: dict[tuple[str, str], dict[int, tuple[Path, object]]] = {}
     for c in cells:
-        path = run_dir_of(c.config) / "result.json" if c.config is not None else None
+        path = train_run_dir(c.config) / "result.json" if c.config is not None else None
         if path is not None and path.exists():
             finished.setdefault((c.row, c.column), {})[c.seed] = (path, load_result(path))
     for (row, column), seeds in finished.items():
@@ -290,8 +291,7 @@ def _plot_seeds(frame: pd.DataFrame, spec, scale: str, path: Path) -> None:
                       label="chance" if c == 0 else None)
     ax.set_xticks(range(len(columns)), [c.id for c in columns])
     metric = next(iter(columns[0].paper), "") if columns else ""
-    ax.set_ylabel(f"{metric} (%)")
-    ax.set_ylim(0, 100)
+    set_metric_axis(ax, metric)
     ax.set_title(f"{spec.table}: ours ({scale}); dots: seeds")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -23,6 +23,7 @@ from mutorbench.methods.losses import combine
 from mutorbench.provenance import provenance, utc_now, weights_hash
 from mutorbench.evaluation.evaluator import check_metric, max_positions_of
 from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
+from mutorbench.metrics import get_metric
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
 from mutorbench.tasks import build_evaluator, build_task, metric_keys
 from mutorbench.tasks.base import content_hash, texts_hash, tokenize_split, tokenizer_hash
@@ -43,15 +44,12 @@ from mutorbench.train.config import RunConfig, config_tree
 from mutorbench.train.distributed import init_distributed, is_sharded, no_sync, wrap
 from mutorbench.train.sampler import OrderSampler, chain_hash
 
-LOWER_IS_BETTER = {"fid"}
-
 
 class Interrupted(RuntimeError):
     """Raised by the test hook ``stop_after_steps``; behaves like a crash (no result written)."""
 
 
-def run_dir_of(cfg: RunConfig) -> Path:
-    return Path(cfg.output_dir) / (cfg.run_name or f"{cfg.method.id}-seed{cfg.seed}")
+run_dir_of = results.train_run_dir  # the layout lives in results.py
 
 
 def seed_everything(seed: int) -> None:
@@ -74,7 +72,7 @@ def select(checkpoints: list[dict], rule: str, metric: str, select_split: str,
         if missing:  # never pick a checkpoint by a value it does not have
             raise ValueError(f"selection metric {metric!r} is not among the evaluated values "
                              f"{sorted(candidates[0]['values'])}")
-        sign = -1 if metric in LOWER_IS_BETTER else 1
+        sign = 1 if get_metric(metric).higher_is_better else -1
         chosen = max(candidates, key=lambda c: sign * c["values"][metric])
         label = f"best {metric} on {select_split}, reported on {report_split}"
     reported = next(c for c in checkpoints
@@ -272,7 +270,7 @@ def _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model, 
         if (epoch_end or curve_point) and evaluating:
             model.eval()
             for split in dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]):
-                gen_log = (run_dir / "generations" / f"step{state.step:07d}-{split}.jsonl"
+                gen_log = (results.generations_path(run_dir, state.step, split)
                            if dist.is_main else None)
                 values = evaluator(model, tokenizer, split, suppress_ids=suppress,
                                    log_path=gen_log, decode=getattr(method, "decode", None),
