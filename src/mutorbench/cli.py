@@ -92,7 +92,9 @@ def _check(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import mutorbench.methods  # noqa: F401 (registers the built-in methods)
     from mutorbench.demo import DemoConfig
+    from mutorbench.registry import METHODS
 
     parser = argparse.ArgumentParser(prog="mutor-bench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     par = sub.add_parser("params", help="parameters a method adds to a model (meta device, JSON)")
     par.add_argument("--model", required=True,
                      help="gemma-2b, llama-3-8b, a directory with config.json, or a hub id")
-    par.add_argument("--method", required=True, help="ntp, mutor, multi_token or ds_multi_token")
+    par.add_argument("--method", required=True,
+                     help="a registered method: " + ", ".join(METHODS.names()))
     par.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="config override, e.g. method.d_max=4, method.registers=per_offset, "
                      "peft=lora, lora.r=32")

@@ -61,30 +61,16 @@ def count_params(model: str | object, method_cfg, lora_cfg=None) -> dict:
     """``model``: a shipped architecture name, a directory or hub id, or a transformers config."""
     from transformers import AutoModelForCausalLM
 
-    from mutorbench.methods.multi_token import DSModule, new_head_layer
+    from mutorbench.registry import METHODS
 
     name_or_path = model if isinstance(model, str) else model.model_type
     config = load_architecture(model) if isinstance(model, str) else model
-    text = config.get_text_config()
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     base = _numel(model)
-    if method_cfg.id == "ntp":
-        added = 0
-    elif method_cfg.id == "mutor":
-        rows = 1 if method_cfg.registers == "shared" else method_cfg.d_max
-        added = rows * text.hidden_size * (1 if text.tie_word_embeddings else 2)
-    elif method_cfg.id == "teacherless":  # the dummy token's row
-        added = text.hidden_size * (1 if text.tie_word_embeddings else 2)
-    elif method_cfg.id == "multi_token":
-        with torch.device("meta"):
-            added = (method_cfg.d_max - 1) * _numel(new_head_layer(model))
-    elif method_cfg.id == "ds_multi_token":
-        with torch.device("meta"):
-            module = DSModule(new_head_layer(model), type(model.model.norm), text.hidden_size, 1e-6)
-        added = (method_cfg.d_max - 1) * _numel(module)
-    else:
-        raise ValueError(f"unknown method {method_cfg.id!r}")
+    method = METHODS.get(method_cfg.id).from_config(method_cfg, seed=0)
+    with torch.device("meta"):
+        added = method.added_param_count(model)
     out = {"model": name_or_path, "method": method_cfg.model_dump(mode="json"),
            "base_params": base, "added_params": added, "trainable_params": base + added}
     if lora_cfg is not None:  # adapters plus the added rows (the base stays frozen)

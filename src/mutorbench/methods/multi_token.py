@@ -17,14 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import torch
+from pydantic import Field
 
+from mutorbench.configbase import Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs
 from mutorbench.methods.losses import LossTerm, check_reduction, count, term, token_cross_entropy
+from mutorbench.methods.base import MethodBase
 from mutorbench.methods.ntp import build_ntp_inputs
+from mutorbench.registry import METHODS
 
 HEADS_ATTR = "mtp_heads"
 TRUNKS = ("last_layer_input", "final")
@@ -108,8 +113,30 @@ def _trunk_forward(model, kwargs: dict, trunk: str):
     return out, captured["h"]
 
 
+class _HeadsConfig(Strict):
+    """Extra prediction modules; the paper's tuned setting for both is d_max = 2, a = 0.1."""
+    d_max: Annotated[int, Field(ge=2)] = 2
+    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+    init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
+class MultiTokenConfig(_HeadsConfig):
+    """Gloeckle-style parallel heads."""
+    id: Literal["multi_token"] = "multi_token"
+    trunk: Literal["last_layer_input", "final"] = "last_layer_input"
+
+
+class DSMultiTokenConfig(_HeadsConfig):
+    """DeepSeek-V3-style sequential MTP modules."""
+    id: Literal["ds_multi_token"] = "ds_multi_token"
+
+
+@METHODS.register
 @dataclass
-class MultiToken:
+class MultiToken(MethodBase):
+    Config = MultiTokenConfig
     d_max: int = 2  # the paper's tuned Multi-Token setting everywhere: d_max = 2, a = 0.1
     a: float = 0.1
     reduction: str = "per_example"
@@ -146,16 +173,23 @@ class MultiToken:
         setattr(model, HEADS_ATTR, heads)
         self.added_params = sum(p.numel() for p in heads.parameters())
 
-    def suppress_ids(self) -> list[int]:
-        return []
+    def added_param_count(self, model) -> int:
+        """``d_max - 1`` decoder layers of the base architecture."""
+        return self.n_heads * _numel(new_head_layer(model))
+
+    def export(self, model, tokenizer, path) -> None:
+        """The base model alone: heads are detached for the save and put back after it."""
+        heads = detach_heads(model)
+        try:
+            super().export(model, tokenizer, path)
+        finally:
+            if heads is not None:
+                setattr(model, HEADS_ATTR, heads)
 
     def build_batch(self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0,
                     dtype=torch.float32) -> ModelInputs:
         return build_ntp_inputs([e.prompt_ids for e in examples], [e.answer_ids for e in examples],
                                 pad_id=pad_id, prefix_attention=self.prefix_attention, dtype=dtype)
-
-    def part_names(self) -> list[str]:
-        return ["regular"] + [f"head{k}" for k in range(1, self.n_heads + 1)]
 
     def loss_weights(self) -> dict[str, float]:
         weights = {"regular": 1.0 - self.a}
@@ -221,6 +255,11 @@ def causal_only(attention_mask: torch.Tensor) -> torch.Tensor:
     return additive_mask(allowed, attention_mask.dtype)
 
 
+def _numel(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+@METHODS.register
 @dataclass
 class DSMultiToken(MultiToken):
     """DeepSeek-V3 sequential MTP: module k feeds module k+1 and sees the embedding of token t+k.
@@ -230,8 +269,16 @@ class DSMultiToken(MultiToken):
     scored positions as :class:`MultiToken`; modules attend causally only.
     """
 
+    Config = DSMultiTokenConfig
     id: str = "ds_multi_token"
     trunk: str = "final"
+
+    def added_param_count(self, model) -> int:
+        """``d_max - 1`` modules: a decoder layer, two norms and the 2h -> h projection."""
+        inner, _ = decoder_stack(model)
+        text = model.config.get_text_config()
+        return self.n_heads * _numel(DSModule(new_head_layer(model), type(inner.norm),
+                                              text.hidden_size, 1e-6))
 
     def prepare(self, model, tokenizer) -> None:
         if hasattr(model, HEADS_ATTR):

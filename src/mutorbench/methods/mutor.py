@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 
+from mutorbench.configbase import PositiveInt, Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
@@ -25,7 +28,9 @@ from mutorbench.methods.losses import (
     forward_token_losses,
     term,
 )
-from mutorbench.models.registers import RegisterState, add_registers
+from mutorbench.methods.base import MethodBase
+from mutorbench.models.registers import RegisterState, add_registers, save_without_registers
+from mutorbench.registry import METHODS
 
 REGISTER_MODES = ("shared", "per_offset")
 # Stream tag so offset draws never coincide with other draws keyed by (seed, epoch, index).
@@ -96,9 +101,24 @@ def sample_offsets(
     ]
 
 
+class MutorConfig(Strict):
+    id: Literal["mutor"] = "mutor"
+    d_min: PositiveInt = 1
+    d_max: PositiveInt = 4
+    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+    registers: Literal["shared", "per_offset"] = "shared"
+    init_std: Annotated[float, Field(gt=0.0)] | None = None
+
+
+@METHODS.register
 @dataclass
-class MuToR:
+class MuToR(MethodBase):
     """The MuToR objective. Call ``prepare`` once on the model and tokenizer before training."""
+
+    Config = MutorConfig
+    supports_lora = True  # the register rows train through peft's trainable_token_indices
 
     d_min: int = 1
     d_max: int = 4
@@ -153,6 +173,19 @@ class MuToR:
     def suppress_ids(self) -> list[int]:
         """Tokens never to generate: the registers exist only in training."""
         return list(self.register_ids)
+
+    def trainable_token_ids(self) -> list[int]:
+        return list(self.register_ids)
+
+    def added_param_count(self, model) -> int:
+        """One embedding row per register (and one output row each when untied)."""
+        text = model.config.get_text_config()
+        rows = 1 if self.registers == "shared" else self.d_max
+        return rows * text.hidden_size * (1 if text.tie_word_embeddings else 2)
+
+    def export(self, model, tokenizer, path) -> None:
+        """Register rows stripped, the original tokenizer saved."""
+        save_without_registers(model, self.state, path)
 
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32

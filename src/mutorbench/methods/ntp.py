@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
+from mutorbench.configbase import Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
+from mutorbench.methods.base import MethodBase
 from mutorbench.methods.losses import LossTerm, check_reduction, count, forward_token_losses, term
+from mutorbench.registry import METHODS
 
 
 def build_ntp_inputs(
@@ -27,9 +31,19 @@ def build_ntp_inputs(
     )
 
 
+class NtpConfig(Strict):
+    id: Literal["ntp"] = "ntp"
+    reduction: Literal["per_example", "token"] = "per_example"
+    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
+
+
+@METHODS.register
 @dataclass
-class NextToken:
+class NextToken(MethodBase):
     """The next-token objective: ``loss = L_regular``."""
+
+    Config = NtpConfig
+    supports_lora = True
 
     prefix_attention: str = "bidirectional"
     reduction: str = "per_example"
@@ -44,9 +58,6 @@ class NextToken:
 
     def prepare(self, model, tokenizer) -> None:
         """Next-token training adds nothing to the model."""
-
-    def suppress_ids(self) -> list[int]:
-        return []
 
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 
 from mutorbench.examples import Example
 from mutorbench.methods.layout import ModelInputs
-from mutorbench.methods.ntp import NextToken, build_ntp_inputs
-from mutorbench.models.registers import RegisterState, add_registers
+from mutorbench.methods.ntp import NextToken, NtpConfig, build_ntp_inputs
+from mutorbench.models.registers import RegisterState, add_registers, save_without_registers
+from mutorbench.registry import METHODS
 
 DUMMY = "<dummy>"
 
@@ -54,9 +56,18 @@ def parallel_generate(model, prompts: Sequence[Sequence[int]], *, max_new_tokens
     return outs
 
 
+class TeacherlessConfig(NtpConfig):
+    """Next-token's options, dummy answer inputs."""
+    id: Literal["teacherless"] = "teacherless"  # type: ignore[assignment]
+
+
+@METHODS.register
 @dataclass
 class Teacherless(NextToken):
     """Next-token's loss and labels (inherited) on dummy answer inputs; decoded in parallel."""
+
+    Config = TeacherlessConfig
+    supports_lora = False
 
     seed: int = 0
     id: str = "teacherless"
@@ -86,6 +97,14 @@ class Teacherless(NextToken):
 
     def suppress_ids(self) -> list[int]:
         return [self.dummy_id]
+
+    def added_param_count(self, model) -> int:
+        """The dummy token's row (and its output row when untied)."""
+        text = model.config.get_text_config()
+        return text.hidden_size * (1 if text.tie_word_embeddings else 2)
+
+    def export(self, model, tokenizer, path) -> None:
+        save_without_registers(model, self.state, path)  # the dummy row is stripped
 
     def decode(self, model, prompts, **kwargs) -> list[list[int]]:
         """The evaluator's decoding for this arm (parallel, not autoregressive)."""

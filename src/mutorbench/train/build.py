@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mutorbench.methods.multi_token import DSMultiToken, MultiToken
-from mutorbench.methods.mutor import MuToR
-from mutorbench.methods.ntp import NextToken
-from mutorbench.methods.teacherless import Teacherless
+from mutorbench.registry import METHODS
 from mutorbench.models.tiny import build_model, tiny_config
 from mutorbench.models.tokenizer import numeral_tokenizer, train_bpe_tokenizer
 
@@ -74,19 +71,8 @@ def build_base_model(cfg, tokenizer):
 
 
 def build_method(method_cfg, *, seed: int):
-    params = method_cfg.model_dump()
-    method_id = params.pop("id")
-    if method_id == "ntp":
-        return NextToken(**params)
-    if method_id == "mutor":
-        return MuToR(**params, seed=seed)
-    if method_id == "multi_token":
-        return MultiToken(**params, seed=seed)
-    if method_id == "ds_multi_token":
-        return DSMultiToken(**params, seed=seed)
-    if method_id == "teacherless":
-        return Teacherless(**params, seed=seed)
-    raise ValueError(f"unknown method {method_id!r}")
+    """The registered method of ``method_cfg.id``, built from its own config section."""
+    return METHODS.get(method_cfg.id).from_config(method_cfg, seed=seed)
 
 
 def lr_lambda(schedule: str, warmup: int, total: int):

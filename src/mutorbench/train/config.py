@@ -6,18 +6,17 @@ stored in every result, and feeding it back to ``mutor-bench train`` reproduces 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
+import mutorbench.methods  # noqa: F401 (registers the built-in methods)
+from mutorbench.configbase import PositiveInt
+from mutorbench.configbase import Strict as _Strict
+from mutorbench.methods.ntp import NtpConfig
+from mutorbench.registry import METHODS
 from mutorbench.yamlio import apply_override, load_yaml_file
-
-PositiveInt = Annotated[int, Field(ge=1)]
-
-
-class _Strict(BaseModel):
-    # no NaN or infinity anywhere: `budget.amount=.inf` is an error, not an endless run
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class PretrainConfig(_Strict):
@@ -90,49 +89,6 @@ class TaskConfig(_Strict):
     graph: GraphConfig = GraphConfig()
 
 
-class NtpConfig(_Strict):
-    id: Literal["ntp"] = "ntp"
-    reduction: Literal["per_example", "token"] = "per_example"
-    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
-
-
-class MutorConfig(_Strict):
-    id: Literal["mutor"] = "mutor"
-    d_min: PositiveInt = 1
-    d_max: PositiveInt = 4
-    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
-    reduction: Literal["per_example", "token"] = "per_example"
-    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
-    registers: Literal["shared", "per_offset"] = "shared"
-    init_std: Annotated[float, Field(gt=0.0)] | None = None
-
-
-class TeacherlessConfig(NtpConfig):
-    """Bachmann & Nagarajan's teacherless objective (star graph reference arm): next-token's
-    options, dummy answer inputs."""
-    id: Literal["teacherless"] = "teacherless"  # type: ignore[assignment]
-
-
-class _HeadsConfig(_Strict):
-    """Extra prediction modules; the paper's tuned setting for both is d_max = 2, a = 0.1."""
-    d_max: Annotated[int, Field(ge=2)] = 2
-    a: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
-    reduction: Literal["per_example", "token"] = "per_example"
-    prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
-    init_std: Annotated[float, Field(gt=0.0)] | None = None
-
-
-class MultiTokenConfig(_HeadsConfig):
-    """Gloeckle-style parallel heads."""
-    id: Literal["multi_token"] = "multi_token"
-    trunk: Literal["last_layer_input", "final"] = "last_layer_input"
-
-
-class DSMultiTokenConfig(_HeadsConfig):
-    """DeepSeek-V3-style sequential MTP modules."""
-    id: Literal["ds_multi_token"] = "ds_multi_token"
-
-
 class LoraConfig(_Strict):
     """LoRA via peft (the paper: rank 32; alpha and dropout not given, so ours are recorded)."""
     r: PositiveInt = 32
@@ -183,8 +139,7 @@ class RunConfig(_Strict):
     model: ModelConfig = ModelConfig()
     tokenizer: TokenizerConfig = TokenizerConfig()
     task: TaskConfig = TaskConfig()
-    method: Annotated[NtpConfig | MutorConfig | MultiTokenConfig | DSMultiTokenConfig
-                      | TeacherlessConfig, Field(discriminator="id")] = NtpConfig()
+    method: NtpConfig = NtpConfig()  # the union of every registered method's Config (below)
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
     budget: BudgetConfig = BudgetConfig()
@@ -200,27 +155,42 @@ class RunConfig(_Strict):
     run_name: str | None = None  # default: <method>-seed<seed>
 
 
-METHOD_IDS = ("ntp", "mutor", "multi_token", "ds_multi_token", "teacherless")
+_method_union_version = -1
+
+
+def _sync_method_union() -> None:
+    """RunConfig's ``method`` section: a union of every registered method's config, tagged by
+    ``id``; rebuilt (in place, so RunConfig stays one class) when a method was registered."""
+    global _method_union_version
+    if _method_union_version == METHODS.version:
+        return
+    configs = tuple(cls.Config for _, cls in METHODS.items())
+    RunConfig.__pydantic_fields__["method"] = FieldInfo.from_annotated_attribute(
+        Annotated[Union[configs], Field(discriminator="id")], NtpConfig())  # noqa: UP007
+    RunConfig.model_rebuild(force=True)
+    _method_union_version = METHODS.version
 
 
 def _one_line(err: ValidationError) -> str:
     first = err.errors()[0]
     loc = [p for i, p in enumerate(first["loc"])
-           if not (i == 1 and first["loc"][0] == "method" and p in METHOD_IDS)]
+           if not (i == 1 and first["loc"][0] == "method" and p in METHODS)]
     where = ".".join(str(p) for p in loc) or "config"
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
     elif first["type"] in ("union_tag_not_found", "union_tag_invalid"):
-        msg = f"needs `id`, one of: {', '.join(METHOD_IDS)}"
+        msg = f"needs `id`, one of: {', '.join(METHODS.names())}"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"config error at {where}: {msg}{more}"
 
 
-LORA_METHODS = ("ntp", "mutor")
+def lora_methods() -> list[str]:
+    return [name for name, cls in METHODS.items() if cls.supports_lora]
 
 
 def parse_config(tree: Any) -> RunConfig:
+    _sync_method_union()
     if tree is None:
         tree = {}
     if not isinstance(tree, dict):
@@ -230,9 +200,9 @@ def parse_config(tree: Any) -> RunConfig:
         cfg = RunConfig.model_validate_json(_to_json(tree))
     except ValidationError as err:
         raise ValueError(_one_line(err)) from None
-    if cfg.peft == "lora" and cfg.method.id not in LORA_METHODS:
-        raise ValueError(f"config error at peft: lora supports methods {', '.join(LORA_METHODS)}, "
-                         f"not {cfg.method.id!r}")
+    if cfg.peft == "lora" and not METHODS.get(cfg.method.id).supports_lora:
+        raise ValueError(f"config error at peft: lora supports methods "
+                         f"{', '.join(lora_methods())}, not {cfg.method.id!r}")
     return _resolve_task_defaults(cfg)
 
 

@@ -116,7 +116,7 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     model = build_base_model(cfg, tokenizer)
     init_hash = weights_hash(model)  # before the method adds anything
     method = build_method(cfg.method, seed=cfg.seed)
-    evaluator = build_evaluator(task, cfg.eval, getattr(method, "prefix_attention", "bidirectional"))
+    evaluator = build_evaluator(task, cfg.eval, method.prefix_attention)
     _check_positions(model, examples, evaluator, tokenizer, eval_splits)
     identity = {"config": tree, "data": data_hashes, "tokenizer": tokenizer_hash(tokenizer)}
     lock = (run_folder_lock(run_dir, wait=wait_for_lock,
@@ -169,7 +169,7 @@ def _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model, 
         from mutorbench.models.lora import apply_lora
 
         model = apply_lora(model, cfg.lora,
-                           trainable_token_ids=getattr(method, "register_ids", []))
+                           trainable_token_ids=method.trainable_token_ids())
     if cfg.precision == "bf16":
         model.to(torch.bfloat16)
     model.to(dist.device).train()
@@ -273,8 +273,8 @@ def _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model, 
                 gen_log = (results.generations_path(run_dir, state.step, split)
                            if dist.is_main else None)
                 values = evaluator(model, tokenizer, split, suppress_ids=suppress,
-                                   log_path=gen_log, decode=getattr(method, "decode", None),
-                                   scoring_inputs=getattr(method, "scoring_inputs", None))
+                                   log_path=gen_log, decode=method.decode,
+                                   scoring_inputs=method.scoring_inputs)
                 if dist.is_main:
                     state.checkpoints.append({"step": state.step,
                                               "epoch": state.step / plan.steps_per_epoch,
