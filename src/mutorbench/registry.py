@@ -1,24 +1,25 @@
 """Registries: a component's class registers itself with a decorator; nothing else lists ids.
 
-``METHODS`` holds training objectives (``@METHODS.register``). The run config's ``method``
-section, build, parameter counts, LoRA support, help texts and error messages all read it, so a
-new method is one new file (see README, "Adding a method").
+``METHODS`` holds training objectives (``@METHODS.register``, by their ``Config.id``): the run
+config's ``method`` section, build, parameter counts, LoRA support, help texts and errors read
+it. ``TASKS`` holds datasets (by their ``name``): ``task.name`` resolves there. A new method or
+task is one new file (README, "Extending the suite").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class Registry:
-    def __init__(self, kind: str):
-        self.kind = kind
+    def __init__(self, kind: str, key: Callable[[type], str]):
+        self.kind, self._key = kind, key
         self._items: dict[str, type] = {}
-        self.version = 0  # bumped on every registration (the config rebuilds its union)
+        self.version = 0  # bumped on every change (the run config rebuilds its method union)
 
     def register(self, cls: type) -> type:
-        """Class decorator; the id is the class's ``id`` default."""
-        name = _id_of(cls)
+        """Class decorator."""
+        name = self._key(cls)
         if name in self._items and self._items[name] is not cls:
             raise ValueError(f"{self.kind} {name!r} is registered twice "
                              f"({self._items[name].__qualname__} and {cls.__qualname__})")
@@ -55,4 +56,12 @@ def _id_of(cls: type) -> str:
     return fields["id"].default
 
 
-METHODS = Registry("method")
+def _name_of(cls: type) -> str:
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{cls.__qualname__} needs a `name`: the task.name that selects it")
+    return name
+
+
+METHODS = Registry("method", _id_of)
+TASKS = Registry("task", _name_of)

@@ -120,6 +120,7 @@ class GenerationEvaluator:
     prefix_attention: str = "bidirectional"
     keys: tuple[str, ...] = ()  # the value keys it produces
     limit: int | None = None  # score only the first N examples of a split
+    teacher_forced: bool = False  # also the per-token (teacher-forced) accuracy: star graphs
 
     def __post_init__(self):
         self._prompts: dict[str, list[list[int]]] = {}
@@ -169,7 +170,7 @@ class GenerationEvaluator:
             completions += [tokenizer.decode(o, skip_special_tokens=True) for o in outs]
         references = [a for _, a in pairs]
         metrics, details = self.score(completions, references)
-        if getattr(self.task, "teacher_forced", False):  # star graph: also teacher-forced accuracy
+        if self.teacher_forced:  # star graph: also teacher-forced accuracy
             from mutorbench.evaluation.teacher_forced import token_accuracies
 
             per_example = token_accuracies(model, tokenizer, pairs, batch_size=self.batch_size,

@@ -12,14 +12,13 @@ from pathlib import Path
 import torch
 
 from mutorbench import results
-from mutorbench.provenance import provenance, utc_now, weights_hash
 from mutorbench.evaluation.evaluator import check_metric, max_positions_of
 from mutorbench.examples import tokenize_examples
+from mutorbench.provenance import provenance, utc_now, weights_hash
 from mutorbench.tasks import build_evaluator, build_task, metric_keys
 from mutorbench.tasks.base import content_hash, texts_hash, tokenizer_hash
 from mutorbench.train.build import build_base_model, build_tokenizer
 from mutorbench.train.config import RunConfig, config_tree
-
 
 run_dir_of = results.eval_run_dir  # the layout lives in results.py
 

@@ -25,9 +25,9 @@ from pydantic import Field
 from mutorbench.configbase import Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
+from mutorbench.methods.base import MethodBase
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs
 from mutorbench.methods.losses import LossTerm, check_reduction, count, term, token_cross_entropy
-from mutorbench.methods.base import MethodBase
 from mutorbench.methods.ntp import build_ntp_inputs
 from mutorbench.registry import METHODS
 

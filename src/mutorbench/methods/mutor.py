@@ -19,6 +19,7 @@ from pydantic import Field
 from mutorbench.configbase import PositiveInt, Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
+from mutorbench.methods.base import MethodBase
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
 from mutorbench.methods.losses import (
     LossTerm,
@@ -28,7 +29,6 @@ from mutorbench.methods.losses import (
     forward_token_losses,
     term,
 )
-from mutorbench.methods.base import MethodBase
 from mutorbench.models.registers import RegisterState, add_registers, save_without_registers
 from mutorbench.registry import METHODS
 

@@ -11,8 +11,8 @@ import torch
 from mutorbench.configbase import Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
-from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
 from mutorbench.methods.base import MethodBase
+from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
 from mutorbench.methods.losses import LossTerm, check_reduction, count, forward_token_losses, term
 from mutorbench.registry import METHODS
 

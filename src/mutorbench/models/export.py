@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 
-
 def export_model(model, method, tokenizer, path: str | Path) -> Path:
     """Save ``model`` (maybe DDP- or peft-wrapped) to ``path``; returns ``path``.
 

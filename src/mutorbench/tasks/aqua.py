@@ -8,12 +8,14 @@ Checkpoint selection: best validation accuracy (paper).
 
 from __future__ import annotations
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.hf import HFTask
 
 DATASET_ID = "deepmind/aqua_rat"
 TEMPLATE = "Question: {question}\nOptions: {options}\n\nAnswer:"
 
 
+@TASKS.register
 class AquaTask(HFTask):
     name, metric = "aqua", "aqua"
     max_new_tokens = 512  # not stated by the paper: its math length

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.generated import GeneratedTask
 
 NAMES = ["Tom", "Ana", "Li", "Sam", "Mia", "Omar", "Zoe", "Ravi"]
@@ -30,6 +31,7 @@ def final_answer(text: str) -> str | None:
     return text.split("####", 1)[1].strip().split("\n")[0].strip() or None
 
 
+@TASKS.register
 @dataclass
 class ArithTask(GeneratedTask):
     name: str = "arith"

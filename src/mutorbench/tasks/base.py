@@ -9,6 +9,31 @@ import numpy as np
 from mutorbench.examples import Example, tokenize_examples
 
 
+class TaskBase:
+    """What every task has, with defaults: the optional members of the Task protocol.
+
+    A task subclasses this, sets ``name`` (what ``task.name`` selects), builds itself from the
+    task config section in ``from_config`` and registers with ``@TASKS.register``.
+    """
+
+    name: str = ""
+    metric: str = "exact"  # the scorer (evaluation/evaluator.py); task.metric overrides it
+    max_new_tokens = 40  # generation length when eval.max_new_tokens is not set
+    teacher_forced = False  # the evaluator adds teacher-forced token accuracy (star graphs)
+
+    @classmethod
+    def from_config(cls, cfg):
+        raise NotImplementedError(f"{cls.__qualname__}.from_config")
+
+    def vocabulary(self) -> list[str] | None:
+        """A fixed vocabulary (the numeral tokenizer's words); None for free text."""
+        return None
+
+    def tokenizer_corpus(self) -> list[str]:
+        """Text a tiny-scale tokenizer is trained on: the training split."""
+        return [p + a for p, a in self.texts("train")]
+
+
 def tokenize_split(task, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
     """Examples of ``split`` whose register-free length fits ``max_length``, and the counts.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.generated import GeneratedTask
 from mutorbench.tasks.summarization import SUMMARY_TEMPLATE
 
@@ -77,6 +78,7 @@ def make_dialogue(rng: random.Random) -> tuple[str, str]:
     return "\n".join(lines), summary
 
 
+@TASKS.register
 @dataclass
 class DialoguesTask(GeneratedTask):
     name: str = "dialogues"

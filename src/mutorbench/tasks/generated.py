@@ -9,16 +9,25 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from mutorbench.tasks.base import TaskBase
+
 
 @dataclass
-class GeneratedTask:
+class GeneratedTask(TaskBase):
     data_seed: int = 0
     train_examples: int = 2000
     eval_examples: int = 128
     name: str = "generated"
     metric: str = "exact"
     _pairs: list = field(default_factory=list, repr=False, compare=False)
-    max_new_tokens = 40  # class attribute: generation length when eval.max_new_tokens is unset
+
+    @classmethod
+    def from_config(cls, cfg):
+        if cfg.local_path or cfg.files:  # would be silently ignored
+            raise ValueError(f"task {cfg.name!r} is generated: task.local_path and task.files do "
+                             "not apply (use a real task, or jsonl for your own files)")
+        return cls(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
+                   eval_examples=cfg.eval_examples)
 
     def make(self, rng: random.Random) -> tuple[str, str]:
         raise NotImplementedError
@@ -39,6 +48,3 @@ class GeneratedTask:
             raise ValueError(f"task {self.name!r} has splits train, validation and test, "
                              f"not {split!r}")
         return splits[split]
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]

@@ -6,6 +6,7 @@ tokenization), metric: first ``#### N`` of the completion against the reference'
 
 from __future__ import annotations
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.hf import HFTask
 
 DATASET_ID = "openai/gsm8k"
@@ -18,6 +19,7 @@ def math_prompt(question: str) -> str:
     return f"Question: {question}\n\nAnswer:"
 
 
+@TASKS.register
 class GSM8KTask(HFTask):
     name, metric = "gsm8k", "gsm8k"
     max_new_tokens = 512  # the paper's generation length for GSM8K

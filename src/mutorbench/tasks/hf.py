@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from mutorbench.fsio import read_text
+from mutorbench.tasks.base import TaskBase
 
 SHARD = re.compile(r"^(?P<split>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.(?:jsonl|json|parquet)$")
 EXTENSIONS = (".jsonl", ".json", ".parquet")
@@ -130,7 +131,7 @@ def load_split(dataset_id: str, split: str, *, config: str | None = None,
         ) from None
 
 
-class HFTask:
+class HFTask(TaskBase):
     """A (prompt, answer) task over hub datasets; subclasses give ids, splits and the template.
 
     ``split_sources`` maps our split names (train/validation/test) to (dataset id, config, hub split),
@@ -139,7 +140,6 @@ class HFTask:
 
     name = "hf"
     metric = "exact"
-    max_new_tokens = 40  # the task's generation length when eval.max_new_tokens is not set
     split_sources: dict[str, tuple[str, str | None, str]] = {}
     # the authors' own file names of a split (besides the hub's), e.g. AQuA-RAT's dev.json
     published_names: dict[str, tuple[str, ...]] = {}
@@ -155,6 +155,10 @@ class HFTask:
             raise ValueError(f"task.files names splits {unknown}; task {self.name!r} has "
                              f"{', '.join(self.split_sources)}")
         self._cache: dict[str, list[tuple[str, str]]] = {}
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(local_path=cfg.local_path, revision=cfg.revision, files=cfg.files)
 
     def sources(self) -> dict:
         out = {"datasets": {s: {"id": d, "config": c, "split": h}
@@ -195,6 +199,3 @@ class HFTask:
                 raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: no examples")
             self._cache[split] = pairs
         return self._cache[split]
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]

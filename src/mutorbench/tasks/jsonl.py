@@ -12,16 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mutorbench.fsio import read_text
+from mutorbench.registry import TASKS
+from mutorbench.tasks.base import TaskBase
 
 
+@TASKS.register
 @dataclass
-class JsonlTask:
+class JsonlTask(TaskBase):
     local_path: str | None = None
     files: dict = field(default_factory=dict)  # split -> explicit file (wins over local_path)
     metric: str = "exact"
     name: str = "jsonl"
     _cache: dict = field(default_factory=dict, repr=False)
-    max_new_tokens = 256  # class attribute: generation length when eval.max_new_tokens is unset
+    max_new_tokens = 256
+
+    @classmethod
+    def from_config(cls, cfg):
+        return cls(local_path=cfg.local_path, files=dict(cfg.files or {}))
 
     def sources(self) -> dict:
         out = {"local_path": self.local_path, "format": "jsonl {prompt, answer}"}
@@ -58,6 +65,3 @@ class JsonlTask:
             raise ValueError(f"{path}: no examples")
         self._cache[split] = pairs
         return pairs
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]

@@ -6,10 +6,12 @@ checked against the completion's last ``\\boxed{}`` with math-verify.
 
 from __future__ import annotations
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.gsm8k import math_prompt
 from mutorbench.tasks.hf import HFTask
 
 
+@TASKS.register
 class MATH500Task(HFTask):
     name, metric = "math500", "math"
     max_new_tokens = 748  # the paper's generation length for MATH500

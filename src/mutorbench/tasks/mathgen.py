@@ -23,6 +23,7 @@ import random
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.generated import GeneratedTask
 from mutorbench.tasks.gsm8k import math_prompt
 
@@ -151,6 +152,7 @@ class _TwoStreamTask(GeneratedTask):
         return super().texts(split)
 
 
+@TASKS.register
 @dataclass
 class GSM8KGenTask(_TwoStreamTask):
     name: str = "gsm8k-gen"
@@ -165,6 +167,7 @@ class GSM8KGenTask(_TwoStreamTask):
         return math_prompt(question), " " + gsm8k_solution(steps)
 
 
+@TASKS.register
 @dataclass
 class OpenMathGSMGenTask(GSM8KGenTask):
     name: str = "openmath-gsm-gen"
@@ -175,6 +178,7 @@ class OpenMathGSMGenTask(GSM8KGenTask):
         return math_prompt(question), " " + openmath_solution(steps)
 
 
+@TASKS.register
 @dataclass
 class MathGenTask(_TwoStreamTask):
     name: str = "math-gen"
@@ -190,6 +194,7 @@ class MathGenTask(_TwoStreamTask):
         return math_prompt(problem), answer
 
 
+@TASKS.register
 @dataclass
 class AquaGenTask(_TwoStreamTask):
     name: str = "aqua-gen"
@@ -201,6 +206,3 @@ class AquaGenTask(_TwoStreamTask):
 
     def eval_pair(self, rng):
         return options_problem(rng)
-
-
-GENERATED_MATH = {t.name: t for t in (GSM8KGenTask, OpenMathGSMGenTask, MathGenTask, AquaGenTask)}

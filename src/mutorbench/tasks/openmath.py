@@ -12,6 +12,7 @@ paper's rule for models trained on this data); 1M-MATH on MATH500 with the last 
 
 from __future__ import annotations
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.gsm8k import math_prompt
 from mutorbench.tasks.hf import HFTask
 
@@ -41,18 +42,21 @@ class OpenMathTask(HFTask):
         return math_prompt(row["problem"]), row["answer"]  # MATH500: the final answer
 
 
+@TASKS.register
 class OneMGSM(OpenMathTask):
     name, metric = "1m-gsm", "gsm8k_boxed"
     max_new_tokens = 512
     split_sources = {"train": (DATASET_ID, None, "train_1M"), "test": ("openai/gsm8k", "main", "test")}
 
 
+@TASKS.register
 class TwoMGSM(OpenMathTask):
     name, metric = "2m-gsm", "gsm8k_boxed"
     max_new_tokens = 512
     split_sources = {"train": (DATASET_ID, None, "train_2M"), "test": ("openai/gsm8k", "main", "test")}
 
 
+@TASKS.register
 class OneMMATH(OpenMathTask):
     name, metric = "1m-math", "math"
     max_new_tokens = 748

@@ -20,6 +20,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mutorbench.registry import TASKS
+from mutorbench.tasks.base import TaskBase
+
 SEPARATORS = ("|", "/", "=")  # and "," between node ids, which is not a token
 
 
@@ -81,8 +84,9 @@ def read_published(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
+@TASKS.register
 @dataclass
-class StarGraphTask:
+class StarGraphTask(TaskBase):
     data_seed: int = 0
     train_examples: int = 2000
     eval_examples: int = 128
@@ -95,7 +99,14 @@ class StarGraphTask:
     metric: str = "star_path"
     teacher_forced: bool = True  # the evaluator adds teacher-forced token accuracy
     _pairs: dict = field(default_factory=dict, repr=False, compare=False)
-    max_new_tokens = 40  # class attribute: a path of up to 39 nodes and EOS
+    max_new_tokens = 40  # a path of up to 39 nodes and EOS
+
+    @classmethod
+    def from_config(cls, cfg):
+        g = cfg.graph
+        return cls(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
+                   eval_examples=cfg.eval_examples, degree=g.degree, path_length=g.path_length,
+                   num_nodes=g.num_nodes, local_path=cfg.local_path, files=dict(cfg.files or {}))
 
     def _file(self, split: str) -> Path:
         """The published file of a split with N = ``train_examples`` (train) or ``eval_examples``
@@ -158,6 +169,3 @@ class StarGraphTask:
     def vocabulary(self) -> list[str]:
         """Every token the task can show: node ids and separators (numeral tokenizer)."""
         return [str(n) for n in range(self.num_nodes)] + list(SEPARATORS)
-
-    def tokenizer_corpus(self) -> list[str]:
-        return [p + a for p, a in self.texts("train")]

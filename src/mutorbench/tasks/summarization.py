@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from mutorbench.registry import TASKS
 from mutorbench.tasks.hf import HFTask
 
 SUMMARY_TEMPLATE = "Dialogue:\n{dialogue}\n\nSummary:"
@@ -23,11 +24,13 @@ class _Summarization(HFTask):
         return SUMMARY_TEMPLATE.format(dialogue=row["dialogue"]), " " + row["summary"].strip()
 
 
+@TASKS.register
 class SAMSumTask(_Summarization):
     name = "samsum"
     split_sources = {s: ("knkarthick/samsum", None, s) for s in ("train", "validation", "test")}
 
 
+@TASKS.register
 class DialogSumTask(_Summarization):
     """The authors' repository (cylnlp/dialogsum) names its files ``dialogsum.{train,dev,test}.jsonl``
     and gives each test dialogue three references (``summary1..3``); the hub's copy has one row per

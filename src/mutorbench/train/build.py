@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from mutorbench.registry import METHODS
 from mutorbench.models.tiny import build_model, tiny_config
 from mutorbench.models.tokenizer import numeral_tokenizer, train_bpe_tokenizer
+from mutorbench.registry import METHODS
 
 HUB_FLAG_HINT = ("set model.name_or_path to a local directory holding the model and tokenizer "
                  "(the hub is not reachable or HF_HUB_OFFLINE=1 is set)")
@@ -24,10 +24,11 @@ def _weights_source(cfg) -> tuple[str | None, str | None]:
 def build_tokenizer(cfg, task):
     if cfg.model.source == "tiny" and cfg.model.pretrain is None:
         if cfg.tokenizer.kind == "numeral":
-            if not hasattr(task, "vocabulary"):
+            vocabulary = task.vocabulary()
+            if vocabulary is None:
                 raise ValueError(f"tokenizer.kind=numeral needs a task with a fixed vocabulary "
                                  f"(star_graph), not {task.name!r}")
-            return numeral_tokenizer(task.vocabulary())
+            return numeral_tokenizer(vocabulary)
         return train_bpe_tokenizer(task.tokenizer_corpus(), vocab_size=cfg.tokenizer.vocab_size,
                                    split_digits=cfg.tokenizer.split_digits)
     from transformers import AutoTokenizer

@@ -19,12 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 from mutorbench import results
-from mutorbench.methods.losses import combine
-from mutorbench.provenance import provenance, utc_now, weights_hash
 from mutorbench.evaluation.evaluator import check_metric, max_positions_of
 from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
+from mutorbench.methods.losses import combine
 from mutorbench.metrics import get_metric
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
+from mutorbench.provenance import provenance, utc_now, weights_hash
 from mutorbench.tasks import build_evaluator, build_task, metric_keys
 from mutorbench.tasks.base import content_hash, texts_hash, tokenize_split, tokenizer_hash
 from mutorbench.train.budget import plan_budget, steps_per_epoch
