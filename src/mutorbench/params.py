@@ -45,11 +45,9 @@ def run_model_config(cfg):
 
         if (base_dir(cfg) / "config.json").exists():  # the built base: its exact vocabulary
             return load_architecture(str(base_dir(cfg)))
-    from mutorbench.models.tiny import tiny_config
+    from mutorbench.models.tiny import tiny_config_for
 
-    return tiny_config(m.arch, cfg.tokenizer.vocab_size, hidden_size=m.hidden_size,
-                       num_layers=m.num_layers, num_heads=m.num_heads,
-                       num_kv_heads=m.num_kv_heads, intermediate_size=m.intermediate_size)
+    return tiny_config_for(m, cfg.tokenizer.vocab_size)
 
 
 def run_params(cfg) -> dict:

@@ -1,6 +1,6 @@
 """Answer checking for the paper's math and multiple-choice tasks.
 
-Rules (recorded in results through ``RULES``):
+Rules:
 - GSM8K: the completion's *first* ``#### N`` (models trained on GSM8K) or *first* ``\\boxed{N}``
   (models trained on OpenMathInstruct-2, as the paper did); the reference is the dataset's raw
   answer field, whose ``#### N`` gives N. Numbers are compared numerically as exact decimals after
@@ -21,14 +21,6 @@ import threading
 from decimal import Decimal, InvalidOperation
 
 MATH_TIMEOUT_S = 5
-RULES = {
-    "gsm8k": "first '#### N' (or first \\boxed{N} with answer_format='boxed'); exact decimal "
-             "equality after removing ',', '$', '%' and a trailing '.'",
-    "math": f"last \\boxed{{}} (nested braces); math-verify equivalence, timeout {MATH_TIMEOUT_S}s",
-    "aqua": "letter A-E from '#### X', else the last 'answer is (X)' / 'Answer: X' / 'Answer X' / "
-            "'Option X' / 'Correct Option: X' / 'Ans: X' phrase",
-}
-
 _HASH_NUMBER = re.compile(r"####\s*\$?\s*(-?[0-9][0-9,]*(?:\.[0-9]*)?|-?\.[0-9]+)")
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 

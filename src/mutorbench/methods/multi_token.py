@@ -29,6 +29,7 @@ from mutorbench.methods.base import MethodBase
 from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs
 from mutorbench.methods.losses import LossTerm, check_reduction, count, term, token_cross_entropy
 from mutorbench.methods.ntp import build_ntp_inputs
+from mutorbench.models.adapters import adapter_for
 from mutorbench.registry import METHODS
 
 HEADS_ATTR = "mtp_heads"
@@ -36,12 +37,13 @@ TRUNKS = ("last_layer_input", "final")
 
 
 def decoder_stack(model):
-    """(inner model, its decoder layers): the families with ``model.model.layers`` and rotary."""
-    inner = getattr(model, "model", None)
-    if inner is None or not hasattr(inner, "layers") or not hasattr(inner, "rotary_emb"):
+    """(model adapter, decoder layers) of a rotary decoder: heads reuse its rotary embedding."""
+    adapter = adapter_for(model)
+    if adapter.rotary is None:
         raise ValueError(f"{type(model).__name__}: Multi-Token heads need a decoder with "
-                         "`model.model.layers` and rotary embeddings (Llama, Gemma, Qwen2 families)")
-    return inner, inner.layers
+                         "`model.model.layers` and rotary embeddings (Llama, Gemma, Qwen2 "
+                         "families; see models/adapters.py)")
+    return adapter, adapter.layers_of(model)
 
 
 def shift_labels(labels: torch.Tensor, k: int) -> torch.Tensor:
@@ -208,17 +210,17 @@ class MultiToken(MethodBase):
     def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
         """[next-token logits, head 1 logits, ...]: each [B, L, V]."""
         base = _unwrap(model)
-        inner, _ = decoder_stack(base)
+        adapter, _ = decoder_stack(base)
         heads = getattr(base, HEADS_ATTR)
         kwargs = batch.model_kwargs(next(base.parameters()).dtype)
         out, trunk = _trunk_forward(model, kwargs, self.trunk)
-        rotary = inner.rotary_emb(trunk, kwargs["position_ids"])
+        rotary = adapter.rotary_of(base)(trunk, kwargs["position_ids"])
         logits = [out.logits]
         for head in heads:
             h = head(trunk, attention_mask=kwargs["attention_mask"],
                      position_ids=kwargs["position_ids"], position_embeddings=rotary)
             h = h[0] if isinstance(h, tuple) else h
-            logits.append(base.lm_head(inner.norm(h)))
+            logits.append(adapter.head_of(base)(adapter.norm_of(base)(h)))
         return logits
 
     def loss_terms(self, model, batch: ModelInputs) -> dict[str, LossTerm]:
@@ -275,23 +277,23 @@ class DSMultiToken(MultiToken):
 
     def added_param_count(self, model) -> int:
         """``d_max - 1`` modules: a decoder layer, two norms and the 2h -> h projection."""
-        inner, _ = decoder_stack(model)
+        adapter, _ = decoder_stack(model)
         text = model.config.get_text_config()
-        return self.n_heads * _numel(DSModule(new_head_layer(model), type(inner.norm),
+        return self.n_heads * _numel(DSModule(new_head_layer(model), type(adapter.norm_of(model)),
                                               text.hidden_size, 1e-6))
 
     def prepare(self, model, tokenizer) -> None:
         if hasattr(model, HEADS_ATTR):
             raise RuntimeError("the model already has Multi-Token modules")
-        inner, _ = decoder_stack(model)
+        adapter, _ = decoder_stack(model)
         config = model.config.get_text_config()
         layers = build_heads(model, self.n_heads, seed=self.seed, std=self.init_std)
         eps = getattr(config, "rms_norm_eps", 1e-6)
         std = config.initializer_range if self.init_std is None else self.init_std
         gen = torch.Generator().manual_seed(self.seed + 1)  # the layers used `seed`
         with torch.random.fork_rng(devices=[]):
-            modules = torch.nn.ModuleList(DSModule(layer, type(inner.norm), config.hidden_size, eps)
-                                          for layer in layers)
+            modules = torch.nn.ModuleList(DSModule(layer, type(adapter.norm_of(model)),
+                                                   config.hidden_size, eps) for layer in layers)
         with torch.no_grad():
             for m in modules:
                 m.proj.weight.copy_(torch.randn(m.proj.weight.shape, generator=gen) * std)
@@ -301,13 +303,13 @@ class DSMultiToken(MultiToken):
 
     def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
         base = _unwrap(model)
-        inner, _ = decoder_stack(base)
+        adapter, _ = decoder_stack(base)
         modules = getattr(base, HEADS_ATTR)
         kwargs = batch.model_kwargs(next(base.parameters()).dtype)
         out, h = _trunk_forward(model, kwargs, "final")
         mask = causal_only(kwargs["attention_mask"])
-        rotary = inner.rotary_emb(h, kwargs["position_ids"])
-        embed = inner.embed_tokens
+        rotary = adapter.rotary_of(base)(h, kwargs["position_ids"])
+        embed = adapter.embeddings_of(base)
         logits = [out.logits]
         for k, m in enumerate(modules, start=1):
             # slot t: token t+k; the last k slots wrap around, but they are never scored and,
@@ -317,5 +319,5 @@ class DSMultiToken(MultiToken):
             h = m.layer(h, attention_mask=mask, position_ids=kwargs["position_ids"],
                         position_embeddings=rotary)
             h = h[0] if isinstance(h, tuple) else h
-            logits.append(base.lm_head(m.norm_out(h)))
+            logits.append(adapter.head_of(base)(m.norm_out(h)))
         return logits

@@ -25,6 +25,8 @@ def lora_param_count(model, r: int) -> int:
     """Adapter parameters of rank ``r`` on every linear layer of the decoder stack (not the head)."""
     import torch
 
-    layers = model.model.layers
+    from mutorbench.models.adapters import adapter_for
+
+    layers = adapter_for(model).layers_of(model)
     return sum(r * (m.in_features + m.out_features)
                for m in layers.modules() if isinstance(m, torch.nn.Linear))

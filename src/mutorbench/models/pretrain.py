@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mutorbench.models.base_corpus import CORPUS_VERSION, corpus_lines
-from mutorbench.models.tiny import build_model, tiny_config
+from mutorbench.models.tiny import build_model, tiny_config_for
 from mutorbench.models.tokenizer import train_bpe_tokenizer
 
 MANIFEST = "base.json"
@@ -80,13 +80,7 @@ def _pretrain_pinned(cfg, out: Path, *, progress: bool) -> None:
     tokenizer = train_bpe_tokenizer(lines, vocab_size=cfg.tokenizer.vocab_size,
                                     split_digits=cfg.tokenizer.split_digits)
     stream = _token_stream(lines, tokenizer)
-    model = build_model(tiny_config(m.arch, len(tokenizer), hidden_size=m.hidden_size,
-                                    num_layers=m.num_layers, num_heads=m.num_heads,
-                                    num_kv_heads=m.num_kv_heads,
-                                    intermediate_size=m.intermediate_size,
-                                    pad_token_id=tokenizer.pad_token_id,
-                                    bos_token_id=tokenizer.bos_token_id,
-                                    eos_token_id=tokenizer.eos_token_id),
+    model = build_model(tiny_config_for(m, len(tokenizer), tokenizer),
                         seed=p.seed, attn_implementation=m.attn_implementation)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=p.lr, betas=(0.9, 0.95), weight_decay=0.0)

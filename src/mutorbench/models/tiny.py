@@ -59,6 +59,18 @@ def tiny_config(
     return cfg
 
 
+def tiny_config_for(model_cfg, vocab_size: int, tokenizer=None) -> PretrainedConfig:
+    """The run config's ``model`` section (tiny) as a transformers config; special token ids come
+    from ``tokenizer`` when given (training), else stay unset (parameter counts)."""
+    ids = {} if tokenizer is None else dict(pad_token_id=tokenizer.pad_token_id,
+                                            bos_token_id=tokenizer.bos_token_id,
+                                            eos_token_id=tokenizer.eos_token_id)
+    m = model_cfg
+    return tiny_config(m.arch, vocab_size, hidden_size=m.hidden_size, num_layers=m.num_layers,
+                       num_heads=m.num_heads, num_kv_heads=m.num_kv_heads,
+                       intermediate_size=m.intermediate_size, **ids)
+
+
 def build_model(
     config: PretrainedConfig,
     *,

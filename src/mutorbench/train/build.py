@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mutorbench.models.tiny import build_model, tiny_config
+from mutorbench.models.tiny import build_model, tiny_config_for
 from mutorbench.models.tokenizer import numeral_tokenizer, train_bpe_tokenizer
 from mutorbench.registry import METHODS
 
@@ -48,11 +48,7 @@ def build_base_model(cfg, tokenizer):
     """The base model before method additions: seeded random init (tiny) or pretrained weights."""
     if cfg.model.source == "tiny" and cfg.model.pretrain is None:
         m = cfg.model
-        mc = tiny_config(m.arch, len(tokenizer), hidden_size=m.hidden_size, num_layers=m.num_layers,
-                         num_heads=m.num_heads, num_kv_heads=m.num_kv_heads,
-                         intermediate_size=m.intermediate_size,
-                         pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id)
+        mc = tiny_config_for(cfg.model, len(tokenizer), tokenizer)
         return build_model(mc, seed=cfg.seed, attn_implementation=m.attn_implementation)
     from transformers import AutoConfig, AutoModelForCausalLM
 

@@ -49,22 +49,6 @@ def init_distributed() -> Dist:
     return Dist(rank, world, local_rank, device)
 
 
-STRATEGIES = ("ddp", "fsdp")
-
-
-def decoder_layers(model) -> list[torch.nn.Module]:
-    """The repeated transformer blocks of a Hugging Face causal LM (the FSDP sharding units)."""
-    for path in ("model.layers", "transformer.h", "model.decoder.layers"):
-        node = model
-        for attr in path.split("."):
-            node = getattr(node, attr, None)
-            if node is None:
-                break
-        if isinstance(node, torch.nn.ModuleList):
-            return list(node)
-    raise ValueError(f"cannot find the decoder layers of {type(model).__name__} to shard with FSDP")
-
-
 def wrap(model, dist_info: Dist, strategy: str):
     """Replicate (DDP) or shard (FSDP2: each decoder layer, then the root) across processes."""
     if dist_info.world == 1:
@@ -74,7 +58,9 @@ def wrap(model, dist_info: Dist, strategy: str):
         return torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     from torch.distributed.fsdp import fully_shard
 
-    for layer in decoder_layers(model):
+    from mutorbench.models.adapters import adapter_for
+
+    for layer in adapter_for(model).layers_of(model):  # each decoder layer, then the root
         fully_shard(layer)
     fully_shard(model)
     return model
