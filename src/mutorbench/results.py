@@ -141,6 +141,20 @@ def generations_path(run_dir: Path, step: int, split: str) -> Path:
     return Path(run_dir) / "generations" / f"step{step:07d}-{split}.jsonl"
 
 
+def assemble(cfg, *, kind: str, config: dict, start_utc: str, method: dict,
+             budget: dict | None, data: dict, init_weights_hash: str, metrics: dict,
+             throughput: dict) -> dict:
+    """One result, in the schema's key order, for training and evaluation alike (provenance and
+    the run's labels filled in here)."""
+    from mutorbench.provenance import provenance
+
+    return {"schema_version": SCHEMA_VERSION, "kind": kind, "table": cfg.table, "cell": cfg.cell,
+            "scale": cfg.scale, "method": method, "seed": cfg.seed, "config": config,
+            "budget": budget, "data": data, "init_weights_hash": init_weights_hash,
+            "metrics": metrics, "throughput": throughput, "provenance": provenance(start_utc),
+            "status": "complete"}
+
+
 def check_metric_names(values: dict) -> None:
     unknown = set(values) - set(METRIC_NAMES)
     if unknown:

@@ -14,7 +14,7 @@ import torch
 from mutorbench import results
 from mutorbench.evaluation.evaluator import check_metric, max_positions_of
 from mutorbench.examples import tokenize_examples
-from mutorbench.provenance import provenance, utc_now, weights_hash
+from mutorbench.provenance import utc_now, weights_hash
 from mutorbench.tasks import build_evaluator, build_task, metric_keys
 from mutorbench.tasks.base import content_hash, texts_hash, tokenizer_hash
 from mutorbench.train.build import build_base_model, build_tokenizer
@@ -50,25 +50,21 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
                        log_path=results.generations_path(out, 0, split))
     seconds = time.perf_counter() - t0
     checkpoint = {"step": 0, "epoch": 0.0, "split": split, "values": values}
-    data = {
-        "schema_version": results.SCHEMA_VERSION, "kind": "eval",
-        "table": cfg.table, "cell": cfg.cell, "scale": cfg.scale,
-        "method": {"id": "eval", "hyperparameters": {"prefix_attention": prefix_attention}},
-        "seed": cfg.seed, "config": config_tree(cfg), "budget": None,
-        "data": {"task": task.name, "sources": task.sources(), "counts": {split: counts},
-                 "content_hash": content_hash(tokenize_examples(tokenizer, scored)),
-                 "order_hash": None, "split_hashes": {split: texts_hash(scored)},
-                 "tokenizer_hash": tokenizer_hash(tokenizer)},
-        "init_weights_hash": weights_hash(model),
-        "metrics": {"checkpoints": [checkpoint],
-                    "selected": {"rule": "single checkpoint", "checkpoint": checkpoint,
-                                 "values": dict(values)}},
-        "throughput": {"regular_tokens_per_s": 0.0, "register_tokens_per_s": 0.0,
-                       "step_time_median_s": seconds, "peak_memory_bytes": 0,
-                       "peak_memory_kind": "cpu_rss", "device": str(next(model.parameters()).device),
-                       "threads": torch.get_num_threads(), "world_size": 1},
-        "provenance": provenance(start), "status": "complete",
-    }
+    data = results.assemble(
+        cfg, kind="eval", config=config_tree(cfg), start_utc=start, budget=None,
+        method={"id": "eval", "hyperparameters": {"prefix_attention": prefix_attention}},
+        data={"task": task.name, "sources": task.sources(), "counts": {split: counts},
+              "content_hash": content_hash(tokenize_examples(tokenizer, scored)),
+              "order_hash": None, "split_hashes": {split: texts_hash(scored)},
+              "tokenizer_hash": tokenizer_hash(tokenizer)},
+        init_weights_hash=weights_hash(model),
+        metrics={"checkpoints": [checkpoint],
+                 "selected": {"rule": "single checkpoint", "checkpoint": checkpoint,
+                              "values": dict(values)}},
+        throughput={"regular_tokens_per_s": 0.0, "register_tokens_per_s": 0.0,
+                    "step_time_median_s": seconds, "peak_memory_bytes": 0,
+                    "peak_memory_kind": "cpu_rss", "device": str(next(model.parameters()).device),
+                    "threads": torch.get_num_threads(), "world_size": 1})
     results.write_result(result_path, data)
     of_total = "" if len(scored) == len(pairs) else f" of {len(pairs)}"
     print(f"eval {task.name} ({split}, {len(scored)}{of_total} examples) of {cfg.model.name_or_path}: "

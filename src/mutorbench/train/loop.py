@@ -12,6 +12,7 @@ import resource
 import statistics
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
 from mutorbench.methods.losses import combine
 from mutorbench.metrics import get_metric
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
-from mutorbench.provenance import provenance, utc_now, weights_hash
+from mutorbench.provenance import utc_now, weights_hash
 from mutorbench.tasks import build_evaluator, build_task, metric_keys
 from mutorbench.tasks.base import content_hash, texts_hash, tokenize_split, tokenizer_hash
 from mutorbench.train.budget import plan_budget, steps_per_epoch
@@ -86,6 +87,42 @@ def peak_memory(device: torch.device) -> tuple[int, str]:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024, "cpu_rss"
 
 
+@dataclass
+class _Run:
+    """Everything one training run holds, built in the order ``train`` reads top to bottom."""
+
+    cfg: RunConfig
+    dist: object
+    run_dir: Path
+    task: object
+    tokenizer: object
+    examples: list
+    counts: dict
+    model: torch.nn.Module
+    init_hash: str
+    method: object
+    evaluator: object
+    identity: dict  # config, split hashes, tokenizer hash: what a resume must match
+    start_utc: str
+    trained: torch.nn.Module | None = None  # the model as wrapped for several processes
+    compute_dtype: torch.dtype = torch.float32
+    autocast: object = field(default_factory=nullcontext)
+    own_tokenizer: str | None = None  # a tokenizer trained for this run (kept in checkpoints)
+    sampler: OrderSampler | None = None
+    plan: object = None
+    optimizer: object = None
+    scheduler: object = None
+    state: TrainState = field(default_factory=TrainState)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "checkpoint.pt"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "log.jsonl"
+
+
 def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool = True,
           wait_for_lock: bool = False, finished_elsewhere=None) -> Path:
     """Train one arm; returns the result path. Resumes from the run folder's checkpoint if any.
@@ -95,17 +132,44 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     process refuses, or with ``wait_for_lock`` waits and returns the result the first one wrote
     (after ``finished_elsewhere(path)``, which may refuse it).
     """
+    run = _build_run(cfg)
+    result_path = run.run_dir / results.RESULT_FILE
+    lock = (run_folder_lock(run.run_dir, wait=wait_for_lock,
+                            on_wait=lambda: print(f"waiting: {run.run_dir} is in use by another "
+                                                  "process", flush=True))
+            if run.dist.is_main else nullcontext())
+    with lock:
+        if result_path.exists():  # finished by the process we waited for
+            if finished_elsewhere is not None:
+                finished_elsewhere(result_path)
+            return result_path
+        _attach_method(run)
+        _plan(run)
+        _resume(run)
+        bar = tqdm(total=run.plan.total_steps, initial=run.state.step,
+                   desc=f"{run.method.id} seed {cfg.seed}", unit="step", dynamic_ncols=True,
+                   mininterval=1.0, disable=not (progress and run.dist.is_main))
+        for step in range(run.state.step, run.plan.total_steps):
+            _show(run, bar, _optimizer_step(run, step))
+            _evaluate_and_checkpoint(run, bar)
+            if stop_after_steps is not None and run.state.step >= stop_after_steps:
+                bar.close()
+                raise Interrupted(f"stopped after {run.state.step} steps (test hook)")
+        bar.close()
+        return _finish(run, bar) if run.dist.is_main else result_path
+
+
+def _build_run(cfg: RunConfig) -> _Run:
+    """Read and check everything before the run folder is touched: a bad input never fails late."""
     start_utc = utc_now()
     dist = init_distributed()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     run_dir = run_dir_of(cfg)
-    result_path = run_dir / "result.json"
-    if result_path.exists():
-        raise ValueError(f"{result_path} exists: this run is complete (choose another run_name)")
-    tree = config_tree(cfg)
-
+    if (run_dir / results.RESULT_FILE).exists():
+        raise ValueError(f"{run_dir / results.RESULT_FILE} exists: this run is complete "
+                         "(choose another run_name)")
     task = build_task(cfg.task)
     check_metric(cfg.eval.metric, metric_keys(task), task.name)
     eval_splits = list(dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]))
@@ -118,19 +182,10 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     method = build_method(cfg.method, seed=cfg.seed)
     evaluator = build_evaluator(task, cfg.eval, method.prefix_attention)
     _check_positions(model, examples, evaluator, tokenizer, eval_splits)
-    identity = {"config": tree, "data": data_hashes, "tokenizer": tokenizer_hash(tokenizer)}
-    lock = (run_folder_lock(run_dir, wait=wait_for_lock,
-                            on_wait=lambda: print(f"waiting: {run_dir} is in use by another "
-                                                  "process", flush=True))
-            if dist.is_main else nullcontext())
-    with lock:
-        if result_path.exists():  # finished by the process we waited for
-            if finished_elsewhere is not None:
-                finished_elsewhere(result_path)
-            return result_path
-        return _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model,
-                             init_hash, method, evaluator, identity, start_utc,
-                             stop_after_steps=stop_after_steps, progress=progress)
+    identity = {"config": config_tree(cfg), "data": data_hashes,
+                "tokenizer": tokenizer_hash(tokenizer)}
+    return _Run(cfg, dist, run_dir, task, tokenizer, examples, counts, model, init_hash, method,
+                evaluator, identity, start_utc)
 
 
 def _tokenizer_for(cfg: RunConfig, task, run_dir: Path):
@@ -157,175 +212,182 @@ def _check_positions(model, examples, evaluator, tokenizer, eval_splits) -> None
         evaluator.prepare(tokenizer, split, max_positions=max_positions)
 
 
-def _train_locked(cfg, dist, run_dir, task, tokenizer, examples, counts, model, init_hash,
-                  method, evaluator, identity, start_utc, *, stop_after_steps, progress) -> Path:
-    result_path = run_dir / "result.json"
-    tree = identity["config"]
+def _attach_method(run: _Run) -> None:
+    """The method's additions (registers, heads), LoRA, precision and device."""
+    cfg = run.cfg
     # a tokenizer trained for this run goes into its checkpoints (as it was before registers)
-    own_tokenizer = (tokenizer.backend_tokenizer.to_str() if trains_own_tokenizer(cfg)
-                     else None)
-    method.prepare(model, tokenizer)
+    run.own_tokenizer = (run.tokenizer.backend_tokenizer.to_str() if trains_own_tokenizer(cfg)
+                         else None)
+    run.method.prepare(run.model, run.tokenizer)
     if cfg.peft == "lora":
         from mutorbench.models.lora import apply_lora
 
-        model = apply_lora(model, cfg.lora,
-                           trainable_token_ids=method.trainable_token_ids())
+        run.model = apply_lora(run.model, cfg.lora,
+                               trainable_token_ids=run.method.trainable_token_ids())
     if cfg.precision == "bf16":
-        model.to(torch.bfloat16)
-    model.to(dist.device).train()
-    compute_dtype = next(model.parameters()).dtype
-    autocast = (torch.autocast(dist.device.type, dtype=torch.bfloat16)
-                if cfg.precision == "bf16-autocast" else nullcontext())
+        run.model.to(torch.bfloat16)
+    run.model.to(run.dist.device).train()
+    run.compute_dtype = next(run.model.parameters()).dtype
+    if cfg.precision == "bf16-autocast":
+        run.autocast = torch.autocast(run.dist.device.type, dtype=torch.bfloat16)
 
-    b = cfg.batch
-    lengths = np.array([len(e.prompt_ids) + len(e.answer_ids) for e in examples])
-    global_batch = b.micro_batch_size * b.grad_accumulation * dist.world
-    sampler = OrderSampler(cfg.seed, len(examples), global_batch,
-                           steps_per_epoch(len(examples), b.micro_batch_size, b.grad_accumulation,
-                                           dist.world))
-    plan = plan_budget(cfg.budget.kind, cfg.budget.amount, n_examples=len(examples),
-                       micro_batch=b.micro_batch_size, accumulation=b.grad_accumulation,
-                       world_size=dist.world, warmup_fraction=cfg.optim.warmup_fraction,
-                       regular_tokens_of_step=lambda s: int(lengths[sampler.global_batch_at(s)].sum()))
-    if cfg.export and cfg.parallel == "fsdp" and dist.world > 1:
+
+def _plan(run: _Run) -> None:
+    """Data order, budget in steps, process wrapping, optimizer and schedule."""
+    cfg, b, world = run.cfg, run.cfg.batch, run.dist.world
+    lengths = np.array([len(e.prompt_ids) + len(e.answer_ids) for e in run.examples])
+    run.sampler = OrderSampler(cfg.seed, len(run.examples),
+                               b.micro_batch_size * b.grad_accumulation * world,
+                               steps_per_epoch(len(run.examples), b.micro_batch_size,
+                                               b.grad_accumulation, world))
+    run.plan = plan_budget(
+        cfg.budget.kind, cfg.budget.amount, n_examples=len(run.examples),
+        micro_batch=b.micro_batch_size, accumulation=b.grad_accumulation, world_size=world,
+        warmup_fraction=cfg.optim.warmup_fraction,
+        regular_tokens_of_step=lambda s: int(lengths[run.sampler.global_batch_at(s)].sum()))
+    if cfg.export and cfg.parallel == "fsdp" and world > 1:
         raise ValueError("export=true needs whole weights on one process: use parallel=ddp "
                          "(FSDP shards them)")
-    trained = wrap(model, dist, cfg.parallel)  # FSDP shards in place: optimizer comes after
-    optimizer, scheduler = build_optimizer(model, cfg.optim, plan)
-    ckpt_path = run_dir / "checkpoint.pt"
-    state = TrainState()
-    if ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                                identity=identity)
-    log_path = run_dir / "log.jsonl"
-    if dist.is_main:  # under the run folder's lock: nobody else is writing here
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _truncate_log(log_path, state.step)
-        for stale in [*run_dir.glob("*.tmp"), *run_dir.glob(".*.tmp")]:  # of a killed run
-            stale.unlink()
-    # a sharded model's forward is collective: every process generates, rank 0 records
-    evaluating = dist.is_main or is_sharded(model)
+    run.trained = wrap(run.model, run.dist, cfg.parallel)  # FSDP shards in place: optimizer after
+    run.optimizer, run.scheduler = build_optimizer(run.model, cfg.optim, run.plan)
 
-    suppress = method.suppress_ids()
+
+def _resume(run: _Run) -> None:
+    """Continue from the checkpoint (checked to be this run's), drop what came after it."""
+    if run.checkpoint_path.exists():
+        run.state = load_checkpoint(run.checkpoint_path, model=run.model,
+                                    optimizer=run.optimizer, scheduler=run.scheduler,
+                                    identity=run.identity)
+    if run.dist.is_main:  # under the run folder's lock: nobody else is writing here
+        run.run_dir.mkdir(parents=True, exist_ok=True)
+        _truncate_log(run.log_path, run.state.step)
+        for stale in [*run.run_dir.glob("*.tmp"), *run.run_dir.glob(".*.tmp")]:  # a killed run's
+            stale.unlink()
+
+
+def _optimizer_step(run: _Run, step: int) -> dict:
+    """One optimizer step over the global batch of ``step``; returns its log record."""
+    t0 = time.perf_counter()
+    method, dist, state = run.method, run.dist, run.state
     weights = method.loss_weights()
     names = sorted(weights)
-    pad_id = tokenizer.pad_token_id
-    bar = tqdm(total=plan.total_steps, initial=state.step, desc=f"{method.id} seed {cfg.seed}",
-               unit="step", dynamic_ncols=True, mininterval=1.0,
-               disable=not (progress and dist.is_main))
+    state.order_hash = chain_hash(state.order_hash, run.sampler.global_batch_at(step))
+    micro = run.sampler.local_micro_batches(step, dist.rank, dist.world,
+                                            run.cfg.batch.grad_accumulation)
+    batches = [method.build_batch([run.examples[i] for i in mb],
+                                  pad_id=run.tokenizer.pad_token_id,
+                                  epoch=run.sampler.epoch_of(step),
+                                  dtype=run.compute_dtype).to(dist.device) for mb in micro]
+    local = [sum(method.loss_counts(x)[n] for x in batches) for n in names]
+    local += [sum(x.num_regular_tokens for x in batches),
+              sum(x.num_register_tokens for x in batches)]
+    summed = dist.all_sum(local)
+    global_counts = {n: int(c) for n, c in zip(names, summed)}
+    numerators = dict.fromkeys(names, 0.0)
+    for k, batch in enumerate(batches):
+        with no_sync(run.trained, k < len(batches) - 1), run.autocast:
+            terms = method.loss_terms(run.trained, batch)
+            # DDP averages gradients over processes; the global normaliser needs the sum.
+            loss = combine(terms, weights, global_counts) * dist.world
+        loss.backward()
+        for n in names:
+            numerators[n] += float(terms[n].numerator.detach())
+    parts = {n: v / max(global_counts[n], 1)
+             for n, v in zip(names, dist.all_sum([numerators[n] for n in names]))}
+    clip = run.cfg.optim.grad_clip if run.cfg.optim.grad_clip is not None else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), clip)
+    grad_norm = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
+    lr = run.scheduler.get_last_lr()[0]
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    elapsed = time.perf_counter() - t0
+    state.step = step + 1
+    state.regular_tokens += int(summed[-2])
+    state.register_tokens += int(summed[-1])
+    state.train_seconds += elapsed
+    state.step_times.append(elapsed)
+    return {"step": state.step, "epoch": state.step / run.plan.steps_per_epoch, "lr": lr,
+            "loss": sum(weights[n] * parts[n] for n in names),
+            **{f"loss_{n}": v for n, v in parts.items()}, "grad_norm": grad_norm,
+            "regular_tokens": int(summed[-2]), "register_tokens": int(summed[-1]),
+            "time_s": elapsed}
 
-    for step in range(state.step, plan.total_steps):
-        t0 = time.perf_counter()
-        epoch = sampler.epoch_of(step)
-        state.order_hash = chain_hash(state.order_hash, sampler.global_batch_at(step))
-        micro = sampler.local_micro_batches(step, dist.rank, dist.world, b.grad_accumulation)
-        batches = [method.build_batch([examples[i] for i in mb], pad_id=pad_id, epoch=epoch,
-                                      dtype=compute_dtype).to(dist.device) for mb in micro]
-        local = [sum(method.loss_counts(x)[n] for x in batches) for n in names]
-        local += [sum(x.num_regular_tokens for x in batches),
-                  sum(x.num_register_tokens for x in batches)]
-        summed = dist.all_sum(local)
-        global_counts = {n: int(c) for n, c in zip(names, summed)}
-        numerators = dict.fromkeys(names, 0.0)
-        for k, batch in enumerate(batches):
-            with no_sync(trained, k < len(batches) - 1), autocast:
-                terms = method.loss_terms(trained, batch)
-                # DDP averages gradients over processes; the global normaliser needs the sum.
-                loss = combine(terms, weights, global_counts) * dist.world
-            loss.backward()
-            for n in names:
-                numerators[n] += float(terms[n].numerator.detach())
-        parts = {n: v / max(global_counts[n], 1)
-                 for n, v in zip(names, dist.all_sum([numerators[n] for n in names]))}
-        total_loss = sum(weights[n] * parts[n] for n in names)
-        clip = cfg.optim.grad_clip if cfg.optim.grad_clip is not None else float("inf")
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        grad_norm = float(grad_norm.full_tensor() if hasattr(grad_norm, "full_tensor") else grad_norm)
-        lr = scheduler.get_last_lr()[0]
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
 
-        elapsed = time.perf_counter() - t0
-        state.step = step + 1
-        state.regular_tokens += int(summed[-2])
-        state.register_tokens += int(summed[-1])
-        state.train_seconds += elapsed
-        state.step_times.append(elapsed)
-        record = {"step": state.step, "epoch": state.step / plan.steps_per_epoch, "lr": lr,
-                  "loss": total_loss, **{f"loss_{n}": v for n, v in parts.items()},
-                  "grad_norm": grad_norm, "regular_tokens": int(summed[-2]),
-                  "register_tokens": int(summed[-1]), "time_s": elapsed}
-        if dist.is_main:
-            append_line(log_path, json.dumps(record))
-        bar.update(1)
-        bar.set_postfix({k.removeprefix("loss_"): f"{record[k]:.3f}" for k in record
-                         if k.startswith("loss")} | {
-            "tok/s": f"{(state.regular_tokens + state.register_tokens) / state.train_seconds:.0f}"},
-            refresh=False)
+def _show(run: _Run, bar, record: dict) -> None:
+    """The step's log line (rank 0) and the progress bar: losses and tokens/s."""
+    if run.dist.is_main:
+        append_line(run.log_path, json.dumps(record))
+    state = run.state
+    bar.update(1)
+    bar.set_postfix({k.removeprefix("loss_"): f"{record[k]:.3f}" for k in record
+                     if k.startswith("loss")} | {
+        "tok/s": f"{(state.regular_tokens + state.register_tokens) / state.train_seconds:.0f}"},
+        refresh=False)
 
-        epoch_end = state.step % plan.steps_per_epoch == 0 or state.step == plan.total_steps
-        periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
-        curve_point = cfg.eval.every_steps and state.step % cfg.eval.every_steps == 0
-        if (epoch_end or curve_point) and evaluating:
-            model.eval()
-            for split in dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]):
-                gen_log = (results.generations_path(run_dir, state.step, split)
-                           if dist.is_main else None)
-                values = evaluator(model, tokenizer, split, suppress_ids=suppress,
-                                   log_path=gen_log, decode=method.decode,
-                                   scoring_inputs=method.scoring_inputs)
-                if dist.is_main:
-                    state.checkpoints.append({"step": state.step,
-                                              "epoch": state.step / plan.steps_per_epoch,
-                                              "split": split, "values": values})
-                    bar.write(f"step {state.step} (epoch {state.step / plan.steps_per_epoch:.2f})"
-                              f" {split}: " + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
-            model.train()
-        if epoch_end or periodic or curve_point:  # a resumed run keeps its evaluations
-            save_checkpoint(ckpt_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                            state=state, identity=identity, tokenizer=own_tokenizer,
-                            write=dist.is_main)
-        dist.barrier()
-        if stop_after_steps is not None and state.step >= stop_after_steps:
-            bar.close()
-            raise Interrupted(f"stopped after {state.step} steps (test hook)")
-    bar.close()
 
-    if not dist.is_main:
-        return result_path
+def _evaluate_and_checkpoint(run: _Run, bar) -> None:
+    """At epoch ends and every ``eval.every_steps``: evaluate both splits; then checkpoint (also
+    every ``checkpoint_every_steps``), so a resumed run keeps its evaluations."""
+    cfg, state, dist = run.cfg, run.state, run.dist
+    epoch_end = state.step % run.plan.steps_per_epoch == 0 or state.step == run.plan.total_steps
+    periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
+    curve_point = cfg.eval.every_steps and state.step % cfg.eval.every_steps == 0
+    # a sharded model's forward is collective: every process generates, rank 0 records
+    if (epoch_end or curve_point) and (dist.is_main or is_sharded(run.model)):
+        run.model.eval()
+        epoch = state.step / run.plan.steps_per_epoch
+        for split in dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]):
+            values = run.evaluator(
+                run.model, run.tokenizer, split, suppress_ids=run.method.suppress_ids(),
+                log_path=(results.generations_path(run.run_dir, state.step, split)
+                          if dist.is_main else None),
+                decode=run.method.decode, scoring_inputs=run.method.scoring_inputs)
+            if dist.is_main:
+                state.checkpoints.append({"step": state.step, "epoch": epoch, "split": split,
+                                          "values": values})
+                bar.write(f"step {state.step} (epoch {epoch:.2f}) {split}: "
+                          + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
+        run.model.train()
+    if epoch_end or periodic or curve_point:
+        save_checkpoint(run.checkpoint_path, model=run.model, optimizer=run.optimizer,
+                        scheduler=run.scheduler, state=state, identity=run.identity,
+                        tokenizer=run.own_tokenizer, write=dist.is_main)
+    dist.barrier()
+
+
+def _finish(run: _Run, bar) -> Path:
+    """Export (if asked), then the result: written once, atomically, only for a finished run."""
+    cfg, state = run.cfg, run.state
     if cfg.export:  # the final weights, as the base architecture (no LoRA, heads or registers)
         from mutorbench.models.export import export_model
 
-        bar.write(f"exported: {export_model(model, method, tokenizer, run_dir / 'model')}")
+        path = export_model(run.model, run.method, run.tokenizer, run.run_dir / "model")
+        bar.write(f"exported: {path}")
     warm = state.step_times[min(3, len(state.step_times) - 1):]
-    memory, memory_kind = peak_memory(dist.device)
-    data = {
-        "schema_version": results.SCHEMA_VERSION,
-        "kind": "train",
-        "table": cfg.table, "cell": cfg.cell, "scale": cfg.scale,
-        "method": {"id": method.id, "hyperparameters": method.hyperparameters()},
-        "seed": cfg.seed, "config": tree,
-        "budget": plan.as_dict() | {"steps_taken": state.step,
-                                    "regular_tokens": state.regular_tokens,
-                                    "register_tokens": state.register_tokens},
-        "data": {"task": task.name, "sources": task.sources(), "counts": {"train": counts},
-                 "content_hash": content_hash(examples), "order_hash": state.order_hash,
-                 "split_hashes": identity["data"], "tokenizer_hash": identity["tokenizer"]},
-        "init_weights_hash": init_hash,
-        "metrics": {"checkpoints": state.checkpoints,
-                    "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric,
-                                       cfg.eval.select_split, cfg.eval.report_split)},
-        "throughput": {
+    memory, memory_kind = peak_memory(run.dist.device)
+    data = results.assemble(
+        cfg, kind="train", config=run.identity["config"], start_utc=run.start_utc,
+        method={"id": run.method.id, "hyperparameters": run.method.hyperparameters()},
+        budget=run.plan.as_dict() | {"steps_taken": state.step,
+                                     "regular_tokens": state.regular_tokens,
+                                     "register_tokens": state.register_tokens},
+        data={"task": run.task.name, "sources": run.task.sources(),
+              "counts": {"train": run.counts}, "content_hash": content_hash(run.examples),
+              "order_hash": state.order_hash, "split_hashes": run.identity["data"],
+              "tokenizer_hash": run.identity["tokenizer"]},
+        init_weights_hash=run.init_hash,
+        metrics={"checkpoints": state.checkpoints,
+                 "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric,
+                                    cfg.eval.select_split, cfg.eval.report_split)},
+        throughput={
             "regular_tokens_per_s": state.regular_tokens / max(state.train_seconds, 1e-9),
             "register_tokens_per_s": state.register_tokens / max(state.train_seconds, 1e-9),
             "step_time_median_s": statistics.median(warm) if warm else 0.0,
             "peak_memory_bytes": memory, "peak_memory_kind": memory_kind,
-            "device": str(dist.device), "threads": torch.get_num_threads(),
-            "world_size": dist.world},
-        "provenance": provenance(start_utc),
-        "status": "complete",
-    }
+            "device": str(run.dist.device), "threads": torch.get_num_threads(),
+            "world_size": run.dist.world})
+    result_path = run.run_dir / results.RESULT_FILE
     results.write_result(result_path, data)
     _print_summary(data, result_path)
     return result_path
