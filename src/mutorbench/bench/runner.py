@@ -32,26 +32,49 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
     cells = expand(spec, scale, overrides=list(overrides), only=only, shard=parse_shard(shard),
                    output_root=output_root)
     if dry_run:
-        for cell in cells:
-            print(f"--- {cell.id} [{cell.status}]")
-            if cell.config is not None:
-                print(yaml.safe_dump(config_tree(cell.config), sort_keys=False).rstrip())
-        print(f"{len(cells)} cells ({sum(c.status == 'run' for c in cells)} to run); dry run: "
-              "nothing was run")
+        _print_dry_run(cells)
         return []
-    jobs = jobs or spec.scales[scale].jobs
-    finished = index_results(output_root) if reuse and not retrain else {}
     hashes = DataHashes()
-    runnable = [c for c in cells if c.config is not None]
-    for cell in runnable:  # every refusal comes before any training
-        result = train_run_dir(cell.config) / "result.json"
-        if result.exists() and not retrain:
-            check_finished(cell.id, cell.config, result, hashes)
-    done, pending, ran, reused, not_run = [], [], 0, 0, 0
+    if not retrain:  # every refusal comes before any training
+        for cell in cells:
+            result = train_run_dir(cell.config) / "result.json" if cell.config else None
+            if result is not None and result.exists():
+                check_finished(cell.id, cell.config, result, hashes)
+    done, counts = _run_cells(spec, scale, cells, jobs=jobs or spec.scales[scale].jobs,
+                              finished=index_results(output_root) if reuse and not retrain
+                              else {}, retrain=retrain, hashes=hashes, progress=progress)
+    print(f"\n{spec.table} ({scale}): {counts['ran']} cells trained, {counts['reused']} reused "
+          f"from other tables, {len(done) - counts['ran'] - counts['reused']} already finished, "
+          f"{counts['not_run']} not run")
+    for path in done:
+        r = load_result(path)
+        values = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.selected.values.items())
+        print(f"  {r.cell['row']}/{r.cell['column']}/seed{r.seed}: {values}")
+    if reports_root is not None:
+        from mutorbench.report.tables import write_report
+
+        paths = write_report(table, scale, spec_root=spec_root, results_root=output_root,
+                             reports_root=reports_root)
+        print("\n" + paths["md"].read_text() + "written: " + ", ".join(map(str, paths.values())))
+    return done
+
+
+def _print_dry_run(cells) -> None:
+    for cell in cells:
+        print(f"--- {cell.id} [{cell.status}]")
+        if cell.config is not None:
+            print(yaml.safe_dump(config_tree(cell.config), sort_keys=False).rstrip())
+    print(f"{len(cells)} cells ({sum(c.status == 'run' for c in cells)} to run); dry run: "
+          "nothing was run")
+
+
+def _run_cells(spec, scale, cells, *, jobs, finished, retrain, hashes, progress):
+    """Skip, reuse or train each cell (``jobs`` at once); the result paths and the counts."""
+    done, pending, counts = [], [], {"ran": 0, "reused": 0, "not_run": 0}
     for n, cell in enumerate(cells, 1):
         head = f"[{n}/{len(cells)}] {spec.table} {scale} {cell.id}"
         if cell.config is None:
-            not_run += 1
+            counts["not_run"] += 1
             print(f"{head}: not run")
             continue
         run_dir = train_run_dir(cell.config)
@@ -66,31 +89,19 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             print(f"{head}: finished earlier with the same config and data, skipped")
         elif source is not None:
             copy_result(cell.config, source, result)
-            reused += 1
+            counts["reused"] += 1
             print(f"{head}: same training config as {source.parent}, result reused")
         elif jobs == 1:
             print(f"{head}: training")
             if train_cell(cell.id, cell.config, hashes, progress=progress)[1]:
-                ran += 1
+                counts["ran"] += 1
             else:
                 print(f"{head}: finished by another process meanwhile, same config and data")
         else:
             pending.append((head, cell.id, cell.config))
     if pending:
-        ran += _train_in_parallel(pending, jobs)
-    print(f"\n{spec.table} ({scale}): {ran} cells trained, {reused} reused from other tables, "
-          f"{len(done) - ran - reused} already finished, {not_run} not run")
-    for path in done:
-        r = load_result(path)
-        values = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.selected.values.items())
-        print(f"  {r.cell['row']}/{r.cell['column']}/seed{r.seed}: {values}")
-    if reports_root is not None:
-        from mutorbench.report.tables import write_report
-
-        paths = write_report(table, scale, spec_root=spec_root, results_root=output_root,
-                             reports_root=reports_root)
-        print("\n" + paths["md"].read_text() + "written: " + ", ".join(map(str, paths.values())))
-    return done
+        counts["ran"] += _train_in_parallel(pending, jobs)
+    return done, counts
 
 
 def train_cell(cell_id: str, cfg, hashes: DataHashes | None = None, *,
