@@ -13,6 +13,7 @@ TINY_SPEC = textwrap.dedent("""
     table: tinytab
     title: test table
     paper: table1
+    baseline_row: ntp
     columns:
       - {id: arith, overrides: {task: {name: arith, train_examples: 24, eval_examples: 2}}, paper: {accuracy: gsm8k@gsm8k}}
     rows:
@@ -212,6 +213,7 @@ def test_a_cell_already_run_by_another_table_is_reused_not_retrained(tmp_path, s
     # only in the learning rate (so it must train).
     other = TINY_SPEC.replace("table: tinytab", "table: othertab").replace(
         "{id: ntp, paper_row", "{id: full_ft, paper_row").replace(
+        "baseline_row: ntp", "baseline_row: full_ft").replace(
         "- {id: multi_token, paper_row: gemma-2b/multi_token, status: not_run, reason: not implemented}",
         "- {id: lr2, paper_row: gemma-2b/multi_token, overrides: {method: {id: ntp}, optim: {lr: 1.0e-3}}}")
     (specs / "othertab.yaml").write_text(other)
@@ -346,8 +348,8 @@ def test_parallel_workers_stop_when_the_runner_is_killed(tmp_path, specs):
 def test_baseline_row_sets_the_delta_reference(tmp_path, specs):
     from mutorbench.report.tables import collect
 
-    (specs / "tinytab.yaml").write_text(TINY_SPEC.replace("paper: table1\n",
-                                                          "paper: table1\nbaseline_row: mutor\n"))
+    (specs / "tinytab.yaml").write_text(TINY_SPEC.replace("baseline_row: ntp\n",
+                                                          "baseline_row: mutor\n"))
     run_table("tinytab", scale="tiny", spec_root=specs, output_root=str(tmp_path / "r"),
               progress=False, reports_root=None)
     frame = collect("tinytab", "tiny", spec_root=specs, results_root=str(tmp_path / "r"))
@@ -355,7 +357,26 @@ def test_baseline_row_sets_the_delta_reference(tmp_path, specs):
     import pandas as pd
 
     assert pd.isna(delta["mutor"]) and not pd.isna(delta["ntp"])  # ntp is compared with mutor
-    (specs / "tinytab.yaml").write_text(TINY_SPEC.replace("paper: table1\n",
-                                                          "paper: table1\nbaseline_row: nope\n"))
+    (specs / "tinytab.yaml").write_text(TINY_SPEC.replace("baseline_row: ntp\n",
+                                                          "baseline_row: nope\n"))
     with pytest.raises(ValueError, match="baseline_row 'nope' is not a row"):
         load_spec("tinytab", specs)
+
+
+@pytest.mark.parametrize("table", ["table1", "table2", "table4", "table5", "table6", "table16",
+                                   "fig4"])
+def test_declared_baselines_are_the_papers_comparisons(table):
+    """Every row's Δ reference is declared in its spec: the same model's (or LoRA's) Next-Token
+    row, Table 6's shared registers; the reference rows themselves train next-token (or shared)."""
+    spec = load_spec(table)
+    ids = {r.id for r in spec.rows}
+    for row in spec.rows:
+        base = row.baseline or spec.baseline_row
+        if base is None or base == row.id:  # a reference row itself
+            assert row.id.endswith(("ntp", "shared")), (table, row.id)
+            continue
+        assert base in ids, (table, row.id)
+        prefix = row.id.rsplit("/", 1)[0] + "/" if "/" in row.id and table != "table6" else ""
+        expected = {"table6": "mutor/shared"}.get(
+            table, prefix + "ntp" if prefix + "ntp" in ids and prefix + "ntp" != row.id else "ntp")
+        assert base == expected, (table, row.id, base)

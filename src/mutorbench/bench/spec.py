@@ -38,6 +38,7 @@ class ColumnSpec(_Strict):
 
 class RowSpec(_Strict):
     id: str
+    baseline: str | None = None  # the Δ column's reference row for this row (default: the table's)
     paper_row: str | None = None
     status: Literal["run", "not_run"] = "run"  # not_run: shown as "not run" in reports
     reason: str | None = None
@@ -68,7 +69,7 @@ class TableSpec(_Strict):
     plot: Literal["paper_vs_ours", "seeds"] = "paper_vs_ours"
     # learning curves in the report: every evaluation of the report split (eval.every_steps)
     curves: bool = False
-    baseline_row: str | None = None  # the Δ column's reference row (default: the Next-Token row)
+    baseline_row: str | None = None  # the Δ column's reference row of every row without its own
 
     @model_validator(mode="after")
     def _known_columns(self):
@@ -78,8 +79,12 @@ class TableSpec(_Strict):
             if twice:
                 raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(twice)}")
         ids = {c.id for c in self.columns}
-        if self.baseline_row is not None and self.baseline_row not in {r.id for r in self.rows}:
+        rows = {r.id for r in self.rows}
+        if self.baseline_row is not None and self.baseline_row not in rows:
             raise ValueError(f"baseline_row {self.baseline_row!r} is not a row")
+        for row in self.rows:
+            if row.baseline is not None and row.baseline not in rows:
+                raise ValueError(f"row {row.id!r}: baseline {row.baseline!r} is not a row")
         for row in self.rows:
             unknown = sorted(set(row.per_column) - ids)
             if unknown:

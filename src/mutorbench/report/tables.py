@@ -22,7 +22,6 @@ from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
 from mutorbench.results import generations_path, load_result, train_run_dir
 
-BASELINE_ROW_METHOD = "ntp"
 
 
 def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
@@ -106,6 +105,19 @@ def _refuse_mixed_configs(cell: str, seeds: dict[int, tuple[Path, object]]) -> N
                              f"different data (split hashes differ); they cannot be averaged")
 
 
+def _baselines_text(spec) -> str:
+    pairs = [f"{r.id} vs {r.baseline or spec.baseline_row}" for r in spec.rows
+             if (r.baseline or spec.baseline_row) not in (None, r.id)]
+    return "; ".join(pairs) or "none declared"
+
+
+def _baseline_label(spec, cells) -> str:
+    """'Next-Token' when every declared baseline row trains next-token, else the rows' ids."""
+    bases = {r.baseline or spec.baseline_row for r in spec.rows} - {None}
+    methods = {c.config.method.id for c in cells if c.row in bases and c.config is not None}
+    return "Next-Token" if methods == {"ntp"} else " / ".join(sorted(bases)) or "baseline"
+
+
 def _trivial_records(spec, cells) -> list[dict]:
     """The no-model baseline of each column whose data are generated (cheap to rebuild here)."""
     from mutorbench.evaluation.trivial import trivial_baseline
@@ -126,21 +138,13 @@ def _trivial_records(spec, cells) -> list[dict]:
 
 
 def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
-    """Paired delta to the Next-Token row, same column and seeds.
-
-    The baseline of ``prefix/x`` is ``prefix/ntp`` (same model, or LoRA-MuToR vs LoRA-Next-Token),
-    else the table's plain ``ntp`` row (Table 4's ``mutor/3``, Table 5's ``lora/ntp``).
-    """
-    ids = {r.id for r in spec.rows}
+    """Paired delta to the row's declared baseline (its ``baseline``, else the table's
+    ``baseline_row``), same column and seeds; rows without one get none."""
+    declared = {r.id: r.baseline or spec.baseline_row for r in spec.rows}
 
     def baseline_of(row_id: str) -> str | None:
-        if spec.baseline_row is not None:
-            return spec.baseline_row if row_id != spec.baseline_row else None
-        prefix = row_id.rsplit("/", 1)[0] + "/" if "/" in row_id else ""
-        for cand in (prefix + BASELINE_ROW_METHOD, BASELINE_ROW_METHOD):
-            if cand != row_id and cand in ids:
-                return cand
-        return None
+        base = declared.get(row_id)
+        return base if base != row_id else None
 
     for i, rec in frame.iterrows():
         base = baseline_of(rec["row"])
@@ -182,21 +186,20 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
     paper = load_paper_table(spec.paper, paper_root)
     frame = collect(table, scale, spec_root=spec_root, results_root=results_root,
                     paper_root=paper_root)
+    cells = expand(spec, scale, output_root=results_root)
     out = Path(reports_root)
     out.mkdir(parents=True, exist_ok=True)
     shown = pd.DataFrame([
         {"Row": r["row"], "Column": r["column"], "Metric": r["metric"],
-         **dict(zip(("Paper", f"Ours ({scale})", f"Δ vs {spec.baseline_row or 'Next-Token'} "
+         **dict(zip(("Paper", f"Ours ({scale})", f"Δ vs {_baseline_label(spec, cells)} "
                      "[95% CI]"), _fmt(r))),
          **({"Chance": f"{r['chance']:.2f}" if not pd.isna(r["chance"]) else ""}
             if frame["chance"].notna().any() else {})}
         for _, r in frame.iterrows()])
     caption = (f"{spec.title}. Paper: the paper's reported values (baselines/paper/{spec.paper}). "
                f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
-               "spec's eval rule; Δ: paired bootstrap over test examples vs "
-               + (f"the {spec.baseline_row} row. " if spec.baseline_row else
-                  "the Next-Token row of the same model or setting (LoRA-MuToR vs "
-                  "LoRA-Next-Token), else the plain one. ") +
+               "spec's eval rule; Δ: paired bootstrap over test examples vs each row's declared "
+               f"baseline row ({_baselines_text(spec)}). "
                "Paper numbers and ours come from different runs and are never combined.")
     if any(frame["status"] == "trivial"):
         caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
