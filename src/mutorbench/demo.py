@@ -46,15 +46,17 @@ class DemoConfig:
                 f"model.hidden_size={self.hidden_size}", f"model.num_layers={self.num_layers}",
                 "budget.kind=steps", f"budget.amount={self.steps}", f"output_dir={run_dir}",
                 f"method.id={method}"]
-        if method == "mutor":
-            sets += [f"method.d_max={self.d_max}", f"method.a={self.a}"]
-        return sets
+        return sets + self.arms()[method]
+
+    def arms(self) -> dict[str, list[str]]:
+        """The two arms and their method options."""
+        return {"ntp": [], "mutor": [f"method.d_max={self.d_max}", f"method.a={self.a}"]}
 
 
 def run_demo(cfg: DemoConfig) -> dict:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     run_dir = f"{cfg.output_dir}/{stamp}"
-    configs = {m: load_config(None, cfg.overrides(m, run_dir)) for m in ("ntp", "mutor")}
+    configs = {m: load_config(None, cfg.overrides(m, run_dir)) for m in cfg.arms()}
     summary = {}
     for method, run_cfg in configs.items():
         path = train(run_cfg)

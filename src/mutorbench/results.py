@@ -141,6 +141,50 @@ def generations_path(run_dir: Path, step: int, split: str) -> Path:
     return Path(run_dir) / "generations" / f"step{step:07d}-{split}.jsonl"
 
 
+class TrivialBaseline(_Strict):
+    """What a column scores with no model (the training split's majority answer, lead-1):
+    computed when a table runs (bench/trivial.py), read by the reporter."""
+    schema_version: Literal[1]
+    kind: Literal["trivial_baseline"]
+    table: str
+    scale: str
+    column: str
+    task: str
+    split: str
+    name: str
+    rule: str
+    values: Values
+    split_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+BASELINE_FILE = "baseline.json"
+
+
+def baseline_path(results_root: str | Path, table: str, scale: str, column: str) -> Path:
+    return Path(results_root) / table / scale / f"trivial--{column}".replace("/", "_") / \
+        BASELINE_FILE
+
+
+def write_baseline(path: str | Path, data: dict) -> Path:
+    try:
+        TrivialBaseline.model_validate(data)
+    except ValidationError as err:
+        loc, msg = first_error(err)
+        raise ValueError(f"trivial baseline: invalid at {loc}: {msg}") from None
+    return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def load_baseline(path: str | Path) -> TrivialBaseline:
+    text = read_text(path, "trivial baseline file")
+    try:
+        return TrivialBaseline.model_validate(json.loads(text))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+    except ValidationError as err:
+        loc, msg = first_error(err)
+        raise ValueError(f"{path}: invalid trivial baseline at {loc}: {msg}") from None
+
+
 def assemble(cfg, *, kind: str, config: dict, start_utc: str, method: dict,
              budget: dict | None, data: dict, init_weights_hash: str, metrics: dict,
              throughput: dict) -> dict:

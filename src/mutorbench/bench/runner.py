@@ -15,6 +15,7 @@ import yaml
 from mutorbench.bench.identity import DataHashes, check_finished, retire, same_data
 from mutorbench.bench.reuse import copy_result, index_results, training_key
 from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
+from mutorbench.bench.trivial import write_trivial_baselines
 from mutorbench.results import load_result, train_run_dir
 from mutorbench.train.config import config_tree
 from mutorbench.train.loop import train
@@ -40,6 +41,7 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
             result = train_run_dir(cell.config) / "result.json" if cell.config else None
             if result is not None and result.exists():
                 check_finished(cell.id, cell.config, result, hashes)
+    write_trivial_baselines(spec, scale, cells, output_root)  # cheap: generated columns only
     done, counts = _run_cells(spec, scale, cells, jobs=jobs or spec.scales[scale].jobs,
                               finished=index_results(output_root) if reuse and not retrain
                               else {}, retrain=retrain, hashes=hashes, progress=progress)

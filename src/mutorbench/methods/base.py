@@ -16,6 +16,7 @@ from mutorbench.methods.layout import ModelInputs
 
 class MethodBase:
     Config: ClassVar[type]  # the method's config section (pydantic, with an `id` literal)
+    display_name: ClassVar[str] = ""  # as tables print it ("Next-Token", "MuToR")
     supports_lora: ClassVar[bool] = False  # peft LoRA applies (adapters + trainable token rows)
     prefix_attention: str = "bidirectional"
     # a method's own decoding (teacherless: parallel) and per-token scoring inputs; None: the

@@ -139,6 +139,7 @@ class DSMultiTokenConfig(_HeadsConfig):
 @dataclass
 class MultiToken(MethodBase):
     Config = MultiTokenConfig
+    display_name = "Multi-Token"
     d_max: int = 2  # the paper's tuned Multi-Token setting everywhere: d_max = 2, a = 0.1
     a: float = 0.1
     reduction: str = "per_example"
@@ -272,6 +273,7 @@ class DSMultiToken(MultiToken):
     """
 
     Config = DSMultiTokenConfig
+    display_name = "DS-Multi-Token"
     id: str = "ds_multi_token"
     trunk: str = "final"
 

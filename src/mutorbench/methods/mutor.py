@@ -118,6 +118,7 @@ class MuToR(MethodBase):
     """The MuToR objective. Call ``prepare`` once on the model and tokenizer before training."""
 
     Config = MutorConfig
+    display_name = "MuToR"
     supports_lora = True  # the register rows train through peft's trainable_token_indices
 
     d_min: int = 1

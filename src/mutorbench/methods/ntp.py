@@ -43,6 +43,7 @@ class NextToken(MethodBase):
     """The next-token objective: ``loss = L_regular``."""
 
     Config = NtpConfig
+    display_name = "Next-Token"
     supports_lora = True
 
     prefix_attention: str = "bidirectional"

@@ -67,6 +67,7 @@ class Teacherless(NextToken):
     """Next-token's loss and labels (inherited) on dummy answer inputs; decoded in parallel."""
 
     Config = TeacherlessConfig
+    display_name = "Teacherless"
     supports_lora = False
 
     seed: int = 0

@@ -17,10 +17,17 @@ import pandas as pd
 from mutorbench.bench.spec import expand, load_spec
 from mutorbench.identity import describe, diff_keys, training_tree
 from mutorbench.metrics import get_metric, set_metric_axis
+from mutorbench.registry import METHODS
 from mutorbench.report.paper import DEFAULT_DIR, load_paper_table
 from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
-from mutorbench.results import generations_path, load_result, train_run_dir
+from mutorbench.results import (
+    baseline_path,
+    generations_path,
+    load_baseline,
+    load_result,
+    train_run_dir,
+)
 
 
 
@@ -80,7 +87,7 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
                        "delta": None, "ci_low": None, "ci_high": None,
                        "seed_values": values, "chance": col.chance.get(metric)}
                 records.append(rec)
-    records += _trivial_records(spec, cells)
+    records += _trivial_records(spec, scale, results_root)
     frame = pd.DataFrame(records)
     _add_deltas(frame, spec, finished)
     return frame
@@ -112,27 +119,25 @@ def _baselines_text(spec) -> str:
 
 
 def _baseline_label(spec, cells) -> str:
-    """'Next-Token' when every declared baseline row trains next-token, else the rows' ids."""
+    """The display names of the declared baseline rows' methods ('Next-Token')."""
     bases = {r.baseline or spec.baseline_row for r in spec.rows} - {None}
-    methods = {c.config.method.id for c in cells if c.row in bases and c.config is not None}
-    return "Next-Token" if methods == {"ntp"} else " / ".join(sorted(bases)) or "baseline"
+    names = {METHODS.get(c.config.method.id).display_name for c in cells
+             if c.row in bases and c.config is not None}
+    return " / ".join(sorted(names)) or "baseline"
 
 
-def _trivial_records(spec, cells) -> list[dict]:
-    """The no-model baseline of each column whose data are generated (cheap to rebuild here)."""
-    from mutorbench.evaluation.trivial import trivial_baseline
-    from mutorbench.tasks import GENERATED_TASKS, build_task
-
+def _trivial_records(spec, scale: str, results_root) -> list[dict]:
+    """The no-model baseline of each column, as the table's run filed it (bench/trivial.py)."""
     records = []
     for col in spec.columns:
-        cfg = next((c.config for c in cells if c.column == col.id and c.config is not None), None)
-        if cfg is None or cfg.task.name not in GENERATED_TASKS:
+        path = baseline_path(results_root, spec.table, scale, col.id)
+        if not path.exists():
             continue
-        base = trivial_baseline(build_task(cfg.task), cfg.eval.report_split)
+        base = load_baseline(path)
         for metric in col.paper:
             records.append({"row": TRIVIAL_ROW, "column": col.id, "metric": metric, "paper": None,
-                            "status": "trivial", "rule": base["name"], "n": 0, "chance": None,
-                            "mean": base["values"].get(metric), "std": None, "delta": None,
+                            "status": "trivial", "rule": base.name, "n": 0, "chance": None,
+                            "mean": base.values.get(metric), "std": None, "delta": None,
                             "ci_low": None, "ci_high": None})
     return records
 
