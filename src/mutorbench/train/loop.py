@@ -132,8 +132,11 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
     process refuses, or with ``wait_for_lock`` waits and returns the result the first one wrote
     (after ``finished_elsewhere(path)``, which may refuse it).
     """
+    result_path = run_dir_of(cfg) / results.RESULT_FILE
+    if result_path.exists() and finished_elsewhere is not None:  # another process just finished
+        finished_elsewhere(result_path)
+        return result_path
     run = _build_run(cfg)
-    result_path = run.run_dir / results.RESULT_FILE
     lock = (run_folder_lock(run.run_dir, wait=wait_for_lock,
                             on_wait=lambda: print(f"waiting: {run.run_dir} is in use by another "
                                                   "process", flush=True))
