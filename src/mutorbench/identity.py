@@ -1,7 +1,8 @@
 """What makes two runs the same run: the training config without where it is filed.
 
 Shared by resume (train/checkpoint.py), reuse and skipping (bench/) and the report's refusal to
-average seeds trained differently, so every one of them compares the same thing.
+average seeds trained differently, so every one of them compares the same thing (config keys and
+per-split data hashes).
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def diff_keys(a, b, prefix: str = "") -> list[str]:
             out += diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
         return out
     return [] if a == b else [prefix.rstrip(".") or "config"]
+
+
+def changed_splits(recorded: dict | None, now: dict) -> list[str]:
+    """Splits whose data hash differs between a finished run and now (all, if none recorded)."""
+    recorded = recorded or {}
+    return sorted(s for s in set(recorded) | set(now) if recorded.get(s) != now.get(s))
 
 
 def describe(keys: list[str], a: dict | None = None, b: dict | None = None) -> str:

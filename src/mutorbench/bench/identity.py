@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from mutorbench.fsio import os_error_message
-from mutorbench.identity import describe, diff_keys, training_tree
+from mutorbench.identity import changed_splits, describe, diff_keys, training_tree
 from mutorbench.results import load_result
 from mutorbench.train.config import config_tree
 
@@ -24,13 +24,12 @@ class DataHashes:
 
     def of(self, cfg) -> dict[str, str]:
         from mutorbench.tasks import build_task
-        from mutorbench.tasks.base import texts_hash
+        from mutorbench.tasks.base import split_hashes
 
-        splits = list(dict.fromkeys(["train", cfg.eval.select_split, cfg.eval.report_split]))
+        splits = ["train", *cfg.eval.splits]  # what the trainer hashes (train/loop.py)
         key = json.dumps([cfg.task.model_dump(mode="json"), splits], sort_keys=True)
         if key not in self._cache:
-            task = build_task(cfg.task)
-            self._cache[key] = {s: texts_hash(task.texts(s)) for s in splits}
+            self._cache[key] = split_hashes(build_task(cfg.task), splits)
         return self._cache[key]
 
 
@@ -46,7 +45,7 @@ def check_finished(cell_id: str, cfg, result_path: Path, hashes: DataHashes) -> 
     if recorded is None:
         raise ValueError(f"cell {cell_id}: {result_path} does not record the hashes of its data "
                          f"(an older mutor-bench wrote it), so it cannot be checked; {RETRY}")
-    changed = sorted(s for s, h in hashes.of(cfg).items() if recorded.get(s) != h)
+    changed = changed_splits(recorded, hashes.of(cfg))
     if changed:
         raise ValueError(f"cell {cell_id}: the data of split {', '.join(changed)} changed since "
                          f"{result_path} was trained; {RETRY}")
@@ -55,7 +54,7 @@ def check_finished(cell_id: str, cfg, result_path: Path, hashes: DataHashes) -> 
 def same_data(source: Path, cfg, hashes: DataHashes) -> bool:
     """Whether a finished result of another table read exactly this cell's data."""
     recorded = load_result(source).data.split_hashes
-    return recorded is not None and all(recorded.get(s) == h for s, h in hashes.of(cfg).items())
+    return recorded is not None and not changed_splits(recorded, hashes.of(cfg))
 
 
 def retire(run_dir: Path) -> Path:

@@ -16,7 +16,7 @@ from mutorbench.bench.identity import DataHashes, check_finished, retire, same_d
 from mutorbench.bench.reuse import copy_result, index_results, training_key
 from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
 from mutorbench.bench.trivial import write_trivial_baselines
-from mutorbench.results import load_result, train_run_dir
+from mutorbench.results import load_result, result_path_of, train_run_dir
 from mutorbench.train.config import config_tree
 from mutorbench.train.loop import train
 
@@ -38,7 +38,7 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
     hashes = DataHashes()
     if not retrain:  # every refusal comes before any training
         for cell in cells:
-            result = train_run_dir(cell.config) / "result.json" if cell.config else None
+            result = result_path_of(cell.config) if cell.config else None
             if result is not None and result.exists():
                 check_finished(cell.id, cell.config, result, hashes)
     write_trivial_baselines(spec, scale, cells, output_root)  # cheap: generated columns only
@@ -80,7 +80,7 @@ def _run_cells(spec, scale, cells, *, jobs, finished, retrain, hashes, progress)
             print(f"{head}: not run")
             continue
         run_dir = train_run_dir(cell.config)
-        result = run_dir / "result.json"
+        result = result_path_of(cell.config)
         done.append(result)
         if retrain and run_dir.exists():
             print(f"{head}: earlier run moved to {retire(run_dir)}")

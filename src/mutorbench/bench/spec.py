@@ -71,6 +71,13 @@ class TableSpec(_Strict):
     curves: bool = False
     baseline_row: str | None = None  # the Δ column's reference row of every row without its own
 
+    def baseline_of(self, row_id: str) -> str | None:
+        """The row's Δ reference: its own ``baseline``, else the table's (None for the reference
+        itself or when nothing is declared)."""
+        row = next(r for r in self.rows if r.id == row_id)
+        base = row.baseline or self.baseline_row
+        return base if base != row_id else None
+
     @model_validator(mode="after")
     def _known_columns(self):
         for kind, items in (("row", self.rows), ("column", self.columns)):

@@ -30,7 +30,7 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     out = run_dir_of(cfg)
-    result_path = out / "result.json"
+    result_path = out / results.RESULT_FILE
     if result_path.exists():
         raise ValueError(f"{result_path} exists (choose another --set run_name=...)")
     task = build_task(cfg.task)

@@ -20,9 +20,6 @@ from mutorbench.yamlio import load_yaml_file
 
 DEFAULT_TOLERANCE = 1.0  # points; tiny runs on this machine are deterministic for a thread count
 
-FiniteFloat = Field(allow_inf_nan=False)
-
-
 class GoldenCell(BaseModel):
     """One blessed cell: at least one finite value, and finite non-negative tolerances for (some
     of) those values. Anything else is an error: a gate must not pass what it cannot compare."""

@@ -14,7 +14,7 @@ import pandas as pd
 
 from mutorbench.bench.spec import expand
 from mutorbench.metrics import set_metric_axis
-from mutorbench.results import load_result, train_run_dir
+from mutorbench.results import load_result, result_path_of
 
 
 def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
@@ -23,7 +23,7 @@ def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
     for cell in expand(spec, scale, output_root=results_root):
         if cell.status != "run":  # only run cells have a config
             continue
-        path = train_run_dir(cell.config) / "result.json"
+        path = result_path_of(cell.config)
         if not path.exists():
             continue
         metric = next(iter(next(c for c in spec.columns if c.id == cell.column).paper))

@@ -26,7 +26,7 @@ from mutorbench.results import (
     generations_path,
     load_baseline,
     load_result,
-    train_run_dir,
+    result_path_of,
 )
 
 
@@ -59,7 +59,7 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
     # finished results, found and loaded once: (row, column) -> {seed: (path, result)}
     finished: dict[tuple[str, str], dict[int, tuple[Path, object]]] = {}
     for c in cells:
-        path = train_run_dir(c.config) / "result.json" if c.config is not None else None
+        path = result_path_of(c.config) if c.config is not None else None
         if path is not None and path.exists():
             finished.setdefault((c.row, c.column), {})[c.seed] = (path, load_result(path))
     for (row, column), seeds in finished.items():
@@ -113,14 +113,13 @@ def _refuse_mixed_configs(cell: str, seeds: dict[int, tuple[Path, object]]) -> N
 
 
 def _baselines_text(spec) -> str:
-    pairs = [f"{r.id} vs {r.baseline or spec.baseline_row}" for r in spec.rows
-             if (r.baseline or spec.baseline_row) not in (None, r.id)]
+    pairs = [f"{r.id} vs {spec.baseline_of(r.id)}" for r in spec.rows if spec.baseline_of(r.id)]
     return "; ".join(pairs) or "none declared"
 
 
 def _baseline_label(spec, cells) -> str:
     """The display names of the declared baseline rows' methods ('Next-Token')."""
-    bases = {r.baseline or spec.baseline_row for r in spec.rows} - {None}
+    bases = {spec.baseline_of(r.id) for r in spec.rows} - {None}
     names = {METHODS.get(c.config.method.id).display_name for c in cells
              if c.row in bases and c.config is not None}
     return " / ".join(sorted(names)) or "baseline"
@@ -145,14 +144,9 @@ def _trivial_records(spec, scale: str, results_root) -> list[dict]:
 def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
     """Paired delta to the row's declared baseline (its ``baseline``, else the table's
     ``baseline_row``), same column and seeds; rows without one get none."""
-    declared = {r.id: r.baseline or spec.baseline_row for r in spec.rows}
-
-    def baseline_of(row_id: str) -> str | None:
-        base = declared.get(row_id)
-        return base if base != row_id else None
-
+    row_ids = {r.id for r in spec.rows}  # not the trivial-baseline row
     for i, rec in frame.iterrows():
-        base = baseline_of(rec["row"])
+        base = spec.baseline_of(rec["row"]) if rec["row"] in row_ids else None
         if base is None or rec["n"] == 0:
             continue
         mine = finished.get((rec["row"], rec["column"]), {})

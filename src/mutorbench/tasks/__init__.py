@@ -35,16 +35,19 @@ def build_task(cfg):
     return task
 
 
+def _keys(scorer: str, teacher_forced: bool) -> tuple[str, ...]:
+    return SCORER_KEYS[scorer] + (("token_accuracy",) if teacher_forced else ())
+
+
 def metric_keys(task) -> tuple[str, ...]:
     """The value keys the task's evaluator produces."""
-    return SCORER_KEYS[task.metric] + (("token_accuracy",) if task.teacher_forced else ())
+    return _keys(task.metric, task.teacher_forced)
 
 
 def metric_keys_of_config(task_cfg) -> tuple[str, ...]:
     """The same, from a task config alone (no data loaded): for checking specs up front."""
     cls = TASKS.get(task_cfg.name)
-    scorer = task_cfg.metric or cls.metric
-    return SCORER_KEYS[scorer] + (("token_accuracy",) if cls.teacher_forced else ())
+    return _keys(task_cfg.metric or cls.metric, cls.teacher_forced)
 
 
 def build_evaluator(task, eval_cfg, prefix_attention: str):

@@ -78,6 +78,11 @@ def texts_hash(pairs: list[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
+def split_hashes(task, splits) -> dict[str, str]:
+    """``texts_hash`` of each split a run reads (loading each one: a missing split fails here)."""
+    return {split: texts_hash(task.texts(split)) for split in splits}
+
+
 def tokenizer_hash(tokenizer) -> str:
     """sha256 of the tokenizer's definition (vocabulary, merges, normalisation, special tokens)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)

@@ -20,7 +20,10 @@ import numpy as np
 import torch
 
 from mutorbench.fsio import os_error_message
-from mutorbench.identity import describe, diff_keys
+from mutorbench.identity import changed_splits, describe, diff_keys
+
+
+FORMAT = "mutor-bench checkpoint 2"  # what read_checkpoint accepts
 
 
 @dataclass
@@ -108,9 +111,6 @@ def save_checkpoint(path: Path, *, model, optimizer, scheduler, state: TrainStat
         raise
 
 
-FORMAT = "mutor-bench checkpoint 2"
-
-
 def read_checkpoint(path: Path, *, mmap: bool = False) -> dict:
     """The checkpoint's contents, loaded safely; a foreign or damaged file is one clear error.
     ``mmap``: tensors stay on disk until used (a cheap look at the bookkeeping)."""
@@ -131,19 +131,17 @@ def read_checkpoint(path: Path, *, mmap: bool = False) -> dict:
 
 def check_identity(path: Path, recorded: dict, expected: dict) -> None:
     """Refuse to resume a run on another config, other data or another tokenizer."""
-    for key, what in (("config", "config"), ("data", "data"), ("tokenizer", "tokenizer")):
-        if recorded.get(key) == expected.get(key):
+    for key in ("config", "data", "tokenizer"):
+        old, new = recorded.get(key), expected.get(key)
+        if old == new:
             continue
         if key == "config":
-            old, new = recorded.get(key) or {}, expected.get(key) or {}
-            detail = "checkpointed -> now: " + describe(diff_keys(old, new), old, new)
+            detail = "checkpointed -> now: " + describe(diff_keys(old or {}, new), old or {}, new)
         elif key == "data":
-            old, new = recorded.get(key) or {}, expected.get(key) or {}
-            splits = sorted(s for s in set(old) | set(new) if old.get(s) != new.get(s))
-            detail = f"split {', '.join(splits)} changed since it was checkpointed"
+            detail = f"split {', '.join(changed_splits(old, new))} changed since it was checkpointed"
         else:
             detail = "the vocabulary or merges changed"
-        raise ValueError(f"{path}: cannot resume, the {what} differs from the checkpointed run "
+        raise ValueError(f"{path}: cannot resume, the {key} differs from the checkpointed run "
                          f"({detail}); restore it, or start a new run (another output_dir or "
                          "run_name, or `run --retrain`)")
 

@@ -130,6 +130,11 @@ class EvalConfig(_Strict):
     every_steps: PositiveInt | None = None
     limit: PositiveInt | None = None  # score only the first N examples of each split (a quick look)
 
+    @property
+    def splits(self) -> list[str]:
+        """The evaluated splits: selection's, then the reported one (once if the same)."""
+        return list(dict.fromkeys([self.select_split, self.report_split]))
+
 
 class RunConfig(_Strict):
     table: str | None = None

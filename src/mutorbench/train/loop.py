@@ -27,7 +27,7 @@ from mutorbench.metrics import get_metric
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
 from mutorbench.provenance import utc_now, weights_hash
 from mutorbench.tasks import build_evaluator, build_task, metric_keys
-from mutorbench.tasks.base import content_hash, texts_hash, tokenize_split, tokenizer_hash
+from mutorbench.tasks.base import content_hash, split_hashes, tokenize_split, tokenizer_hash
 from mutorbench.train.budget import plan_budget, steps_per_epoch
 from mutorbench.train.build import (
     build_base_model,
@@ -113,6 +113,12 @@ class _Run:
     optimizer: object = None
     scheduler: object = None
     state: TrainState = field(default_factory=TrainState)
+    loss_weights: dict[str, float] = field(default_factory=dict)  # the method's, fixed per run
+    suppress_ids: list[int] = field(default_factory=list)  # never generated (registers)
+
+    @property
+    def loss_names(self) -> list[str]:
+        return sorted(self.loss_weights)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -175,16 +181,15 @@ def _build_run(cfg: RunConfig) -> _Run:
                          "(choose another run_name)")
     task = build_task(cfg.task)
     check_metric(cfg.eval.metric, metric_keys(task), task.name)
-    eval_splits = list(dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]))
     # every split is read first: a missing dataset fails before any model download
-    data_hashes = {split: texts_hash(task.texts(split)) for split in ["train", *eval_splits]}
+    data_hashes = split_hashes(task, ["train", *cfg.eval.splits])
     tokenizer = _tokenizer_for(cfg, task, run_dir)
     examples, counts = tokenize_split(task, "train", tokenizer, cfg.task.max_length)
     model = build_base_model(cfg, tokenizer)
     init_hash = weights_hash(model)  # before the method adds anything
     method = build_method(cfg.method, seed=cfg.seed)
     evaluator = build_evaluator(task, cfg.eval, method.prefix_attention)
-    _check_positions(model, examples, evaluator, tokenizer, eval_splits)
+    _check_positions(model, examples, evaluator, tokenizer, cfg.eval.splits)
     identity = {"config": config_tree(cfg), "data": data_hashes,
                 "tokenizer": tokenizer_hash(tokenizer)}
     return _Run(cfg, dist, run_dir, task, tokenizer, examples, counts, model, init_hash, method,
@@ -222,6 +227,7 @@ def _attach_method(run: _Run) -> None:
     run.own_tokenizer = (run.tokenizer.backend_tokenizer.to_str() if trains_own_tokenizer(cfg)
                          else None)
     run.method.prepare(run.model, run.tokenizer)
+    run.loss_weights, run.suppress_ids = run.method.loss_weights(), run.method.suppress_ids()
     if cfg.peft == "lora":
         from mutorbench.models.lora import apply_lora
 
@@ -272,8 +278,7 @@ def _optimizer_step(run: _Run, step: int) -> dict:
     """One optimizer step over the global batch of ``step``; returns its log record."""
     t0 = time.perf_counter()
     method, dist, state = run.method, run.dist, run.state
-    weights = method.loss_weights()
-    names = sorted(weights)
+    weights, names = run.loss_weights, run.loss_names
     state.order_hash = chain_hash(state.order_hash, run.sampler.global_batch_at(step))
     micro = run.sampler.local_micro_batches(step, dist.rank, dist.world,
                                             run.cfg.batch.grad_accumulation)
@@ -340,9 +345,9 @@ def _evaluate_and_checkpoint(run: _Run, bar) -> None:
     if (epoch_end or curve_point) and (dist.is_main or is_sharded(run.model)):
         run.model.eval()
         epoch = state.step / run.plan.steps_per_epoch
-        for split in dict.fromkeys([cfg.eval.select_split, cfg.eval.report_split]):
+        for split in cfg.eval.splits:
             values = run.evaluator(
-                run.model, run.tokenizer, split, suppress_ids=run.method.suppress_ids(),
+                run.model, run.tokenizer, split, suppress_ids=run.suppress_ids,
                 log_path=(results.generations_path(run.run_dir, state.step, split)
                           if dist.is_main else None),
                 decode=run.method.decode, scoring_inputs=run.method.scoring_inputs)
