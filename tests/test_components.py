@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from mutorbench.evaluation.answers import final_answer
 from mutorbench.evaluation.evaluator import GenerationEvaluator, get_scorer
 from mutorbench.examples import tokenize_example, tokenize_examples
 from mutorbench.methods.mutor import MuToR
@@ -11,7 +12,7 @@ from mutorbench.methods.ntp import NextToken
 from mutorbench.models.tokenizer import train_bpe_tokenizer
 from mutorbench.protocols import Evaluator, Method, Task
 from mutorbench.results import load_result
-from mutorbench.tasks.arith import ArithTask, final_answer
+from mutorbench.tasks.arith import ArithTask
 from mutorbench.tasks.base import tokenize_split
 from mutorbench.train.loop import train
 from tests.runs import log_of, tiny_run

@@ -34,7 +34,8 @@ def test_export_loads_as_plain_base_model_and_generates_as_trained(tmp_path, tok
     model = build_model(tiny_config("gemma", len(tok), hidden_size=32, num_layers=2, num_heads=2,
                                     pad_token_id=tok.pad_token_id), seed=0)
     base_keys, base_vocab = set(model.state_dict()), len(tok)
-    cfg = load_config(None, [f"method.id={method_id}", f"peft={peft}", "lora.r=4", "lora.alpha=8"]
+    lora_sets = ["lora.r=4", "lora.alpha=8"] if peft == "lora" else []  # lora only with peft
+    cfg = load_config(None, [f"method.id={method_id}", f"peft={peft}", *lora_sets]
                       + (["method.d_max=3", "method.registers=per_offset"]
                          if method_id == "mutor" else ["method.d_max=3"] * (method_id != "ntp")))
     method = build_method(cfg.method, seed=1)

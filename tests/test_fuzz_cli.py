@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from mutorbench.cli import main
+from tests.runs import base_for
 
 TINY = ["task.train_examples=24", "task.eval_examples=2", "model.hidden_size=32",
         "tokenizer.vocab_size=300", "batch.micro_batch_size=4", "budget.kind=steps",
@@ -27,7 +28,7 @@ def write_rows(path, rows, tail=""):
 
 def train_argv(tmp, *sets):
     return ["train", "--no-progress", "--set", f"output_dir={tmp / 'out'}", *[
-        x for s in [*TINY, *sets] for x in ("--set", s)]]
+        x for s in [*base_for(sets, TINY), *sets] for x in ("--set", s)]]
 
 
 def jsonl_task(tmp, train_rows, test_rows=None, tail=""):
@@ -221,4 +222,6 @@ def test_malformed_input_is_one_line_and_exit_2(case, tmp_path, capsys):
     assert code == 2, (code, err)
     assert len(lines) == 1 and lines[0].startswith("mutor-bench: error: "), err
     assert "Traceback" not in err
+    # the case fails for its own reason, not on a key its base config should not have had
+    assert ("unknown key" in err) == (case in ("unknown-key", "generated-task-with-files")), err
     assert tree_state(tmp_path) == before, "a malformed input created or changed files"

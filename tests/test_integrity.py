@@ -177,7 +177,7 @@ def test_unknown_eval_metric_is_refused_up_front(tmp_path, task, metric, valid):
 
 
 def test_spec_metric_names_must_be_values_the_task_produces(tmp_path):
-    from mutorbench.bench.spec import expand, load_spec
+    from mutorbench.spec import expand, load_spec
 
     (tmp_path / "tinytab.yaml").write_text(TINY_SPEC.replace("paper: {accuracy:", "paper: {rougeL:"))
     with pytest.raises(ValueError, match=r"column arith: paper names \['rougeL'\], which task "
@@ -390,7 +390,7 @@ def test_result_files_get_the_same_mode_as_other_files(tmp_path):
 
 
 def test_duplicate_row_ids_and_golden_keys_are_errors(tmp_path):
-    from mutorbench.bench.spec import load_spec
+    from mutorbench.spec import load_spec
 
     (tmp_path / "dup.yaml").write_text(TINY_SPEC.replace("table: tinytab", "table: dup")
                                        .replace("{id: multi_token,", "{id: ntp,"))

@@ -6,13 +6,15 @@ from fractions import Fraction
 
 import pytest
 
+from mutorbench.bench.trivial import trivial_baseline
 from mutorbench.evaluation.answers import boxed_contents, is_correct_aqua, is_correct_math
 from mutorbench.evaluation.evaluator import get_scorer
-from mutorbench.evaluation.trivial import lead_lines, majority_completion, trivial_baseline
 from mutorbench.tasks import GENERATED_TASKS, build_task
+from mutorbench.tasks.base import majority_completion
 from mutorbench.tasks.dialogues import DialoguesTask
+from mutorbench.tasks.generated import GeneratedConfig
 from mutorbench.tasks.mathgen import AquaGenTask, GSM8KGenTask, MathGenTask, OpenMathGSMGenTask
-from mutorbench.train.config import TaskConfig
+from mutorbench.tasks.summarization import lead_lines
 
 CALC = re.compile(r"(\d+)([*+-])(\d+)=<<\1\2\3=(\d+)>>\4")
 
@@ -87,7 +89,7 @@ def test_generated_math_is_deterministic_and_never_trains_on_evaluation_problems
 
 def test_generated_tasks_resolve_from_config():
     for name in ("gsm8k-gen", "openmath-gsm-gen", "math-gen", "aqua-gen"):
-        task = build_task(TaskConfig(name=name, train_examples=10, eval_examples=3))
+        task = build_task(GeneratedConfig(name=name, train_examples=10, eval_examples=3))
         assert isinstance(task, GENERATED_TASKS[name]) and len(task.texts("test")) == 3
 
 

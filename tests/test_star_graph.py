@@ -227,7 +227,7 @@ def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     assert main(["run", "fig4", "--scale", "paper", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "name_or_path: openai-community/gpt2-large" in out
-    from mutorbench.bench.spec import expand, load_spec
+    from mutorbench.spec import expand, load_spec
 
     cells = {c.id: c for c in expand(load_spec("fig4"), "paper")}
     run = [c for c in cells.values() if c.status == "run"]
@@ -275,8 +275,8 @@ def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
     assert f"{ntp.mean():.1f} [{ntp.min():.1f}, {ntp.max():.1f}] (n=2)" in md
     assert (tmp_path / "rep" / "fig4-curves.png").stat().st_size > 10_000
     assert "| G(2,5)" in md and "not run" in md  # G(2,5): tiny_full and paper; G(2,10): paper
-    from mutorbench.bench.spec import load_spec
     from mutorbench.report.tables import collect, plotted_columns
+    from mutorbench.spec import load_spec
 
     frame = collect("fig4", "tiny", results_root=str(tmp_path / "r"))
     assert [c.id for c in plotted_columns(frame, load_spec("fig4"))] == ["G(2,4)"]  # no empty bars

@@ -5,9 +5,9 @@ import textwrap
 import pytest
 
 from mutorbench.bench.runner import run_table
-from mutorbench.bench.spec import expand, load_spec
 from mutorbench.cli import main
 from mutorbench.report.paper import load_paper_table
+from mutorbench.spec import expand, load_spec
 
 TINY_SPEC = textwrap.dedent("""
     table: tinytab

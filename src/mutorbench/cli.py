@@ -36,7 +36,7 @@ def _eval(args) -> int:
     if args.limit is not None:
         sets.append(f"eval.limit={args.limit}")
     cfg = load_config(args.config, sets)
-    from mutorbench.evaluation.run_eval import evaluate_model
+    from mutorbench.evaluate import evaluate_model
 
     evaluate_model(cfg, prefix_attention=args.prefix_attention)
     return 0
@@ -59,8 +59,7 @@ def _params(args) -> int:
     from mutorbench.train.config import load_config
 
     cfg = load_config(None, [f"method.id={args.method}", *(args.set or [])])
-    lora = cfg.lora if cfg.peft == "lora" else None
-    print(json.dumps(count_params(args.model, cfg.method, lora), indent=2))
+    print(json.dumps(count_params(args.model, cfg.method, cfg.lora), indent=2))
     return 0
 
 

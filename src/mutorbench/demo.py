@@ -15,9 +15,20 @@ from mutorbench.results import load_result
 from mutorbench.train.config import load_config
 from mutorbench.train.loop import train
 
+# Each option of the demo is a key of the run config, checked there (not again here); an
+# error names the option. d_max and a belong to the MuToR arm only.
+RUN_KEYS = {"steps": "budget.amount", "batch_size": "batch.micro_batch_size", "lr": "optim.lr",
+            "seed": "seed", "train_examples": "task.train_examples",
+            "eval_examples": "task.eval_examples", "arch": "model.arch",
+            "hidden_size": "model.hidden_size", "num_layers": "model.num_layers",
+            "d_max": "method.d_max", "a": "method.a"}
+ARMS = {"ntp": ("method.id=ntp",), "mutor": ("method.id=mutor",)}
+ARM_OPTIONS = {"mutor": ("d_max", "a")}
+
 
 @dataclass
 class DemoConfig:
+    """The demo's own defaults for the run config keys above."""
     steps: int = 600
     batch_size: int = 16
     lr: float = 3e-3
@@ -31,32 +42,25 @@ class DemoConfig:
     a: float = 0.3
     output_dir: str = "results/demo"
 
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "train_examples", "eval_examples", "hidden_size",
-                     "num_layers", "d_max"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if self.hidden_size % 4:
-            raise ValueError(f"--hidden-size must be a multiple of 4 (4 heads), got {self.hidden_size}")
-
-    def overrides(self, method: str, run_dir: str) -> list[str]:
-        sets = [f"seed={self.seed}", f"optim.lr={self.lr}", f"batch.micro_batch_size={self.batch_size}",
-                f"task.train_examples={self.train_examples}",
-                f"task.eval_examples={self.eval_examples}", f"model.arch={self.arch}",
-                f"model.hidden_size={self.hidden_size}", f"model.num_layers={self.num_layers}",
-                "budget.kind=steps", f"budget.amount={self.steps}", f"output_dir={run_dir}",
-                f"method.id={method}"]
-        return sets + self.arms()[method]
-
-    def arms(self) -> dict[str, list[str]]:
-        """The two arms and their method options."""
-        return {"ntp": [], "mutor": [f"method.d_max={self.d_max}", f"method.a={self.a}"]}
+    def run_config(self, arm: str, run_dir: str):
+        mine = {k for opts in ARM_OPTIONS.values() for k in opts} - set(ARM_OPTIONS.get(arm, ()))
+        sets = {name: f"{RUN_KEYS[name]}={getattr(self, name)}" for name in RUN_KEYS
+                if name not in mine}
+        try:
+            return load_config(None, [*sets.values(), "budget.kind=steps", f"output_dir={run_dir}",
+                                      *ARMS[arm]])
+        except ValueError as err:
+            for name, key in RUN_KEYS.items():
+                if f" at {key}:" in str(err):
+                    raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: "
+                                     f"{err}") from None
+            raise
 
 
 def run_demo(cfg: DemoConfig) -> dict:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     run_dir = f"{cfg.output_dir}/{stamp}"
-    configs = {m: load_config(None, cfg.overrides(m, run_dir)) for m in cfg.arms()}
+    configs = {arm: cfg.run_config(arm, run_dir) for arm in ARMS}
     summary = {}
     for method, run_cfg in configs.items():
         path = train(run_cfg)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Example:
     prompt_ids: tuple[int, ...]
-    answer_ids: tuple[int, ...]  # ends with EOS
+    answer_ids: tuple[int, ...]  # ends with EOS, unless the task's answers have a fixed length
     index: int  # position in the split: offsets and data order derive from it
     metadata: dict = field(default_factory=dict, compare=False)
 
@@ -24,14 +24,16 @@ def tokenize_example(tokenizer, prompt: str, answer: str, *, index: int, metadat
     return _split_at_prompt(prompt_ids, full_ids, index, metadata)
 
 
-def tokenize_examples(tokenizer, pairs, *, chunk: int = 8192) -> list[Example]:
+def tokenize_examples(tokenizer, pairs, *, chunk: int = 8192, eos: bool = True) -> list[Example]:
     """``tokenize_example`` over many (prompt, answer) pairs, indices 0..n-1, encoded in batches
-    (the Rust tokenizer encodes a batch several times faster than one text at a time)."""
+    (the Rust tokenizer encodes a batch several times faster than one text at a time).
+    ``eos=False``: the answer is not followed by EOS (a task whose outputs have a fixed length)."""
     out: list[Example] = []
+    end = tokenizer.eos_token if eos else ""
     for s in range(0, len(pairs), chunk):
         part = pairs[s:s + chunk]
         prompts = tokenizer([p for p, _ in part])["input_ids"]
-        fulls = tokenizer([p + a + tokenizer.eos_token for p, a in part])["input_ids"]
+        fulls = tokenizer([p + a + end for p, a in part])["input_ids"]
         out += [_split_at_prompt(p, f, s + k, None) for k, (p, f) in enumerate(zip(prompts, fulls))]
     return out
 

@@ -52,7 +52,7 @@ def run_model_config(cfg):
 
 def run_params(cfg) -> dict:
     """`count_params` for a run config: its model, method and (if any) LoRA."""
-    return count_params(run_model_config(cfg), cfg.method, cfg.lora if cfg.peft == "lora" else None)
+    return count_params(run_model_config(cfg), cfg.method, cfg.lora)
 
 
 def count_params(model: str | object, method_cfg, lora_cfg=None) -> dict:

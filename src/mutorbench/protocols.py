@@ -57,7 +57,19 @@ class Method(Protocol):
 
 @runtime_checkable
 class Evaluator(Protocol):
-    """Scores a model on a split; returns fixed metric names (percent where the paper uses percent)."""
+    """Scores a model on a split; returns its value keys (percent where the paper uses percent).
 
-    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int],
-                 log_path=None) -> dict: ...
+    ``expensive``: run only at ``eval.at_steps`` and the last step (train/schedule.py).
+    """
+
+    name: str
+    expensive: bool
+
+    def pairs(self, split: str) -> list[tuple[str, str]]:
+        """What it scores of a split (all of it, or the first ``eval.limit``)."""
+
+    def prepare(self, tokenizer, split: str, *, max_positions: int | None):
+        """Everything checkable before the first training step (prompts fit the positions)."""
+
+    def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
+                 log_path=None, decode=None, scoring_inputs=None) -> dict: ...

@@ -2,8 +2,10 @@
 
 ``METHODS`` holds training objectives (``@METHODS.register``, by their ``Config.id``): the run
 config's ``method`` section, build, parameter counts, LoRA support, help texts and errors read
-it. ``TASKS`` holds datasets (by their ``name``): ``task.name`` resolves there. A new method or
-task is one new file (README, "Extending the suite").
+it. ``TASKS`` holds datasets (by their ``name``): ``task.name`` resolves there, and its config
+section is the task's own. ``EVALUATORS`` holds what scores a task (a task names its evaluator).
+Metrics (metrics.py) and model families (models/adapters.py) have registries of the same kind.
+A new method, task or evaluator is one new file (README, "Extending the suite").
 """
 
 from __future__ import annotations
@@ -56,12 +58,15 @@ def _id_of(cls: type) -> str:
     return fields["id"].default
 
 
-def _name_of(cls: type) -> str:
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"{cls.__qualname__} needs a `name`: the task.name that selects it")
-    return name
+def _name_of(selected_by: str) -> Callable[[type], str]:
+    def name_of(cls: type) -> str:
+        name = getattr(cls, "name", None)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{cls.__qualname__} needs a `name`: the {selected_by} that selects it")
+        return name
+    return name_of
 
 
 METHODS = Registry("method", _id_of)
-TASKS = Registry("task", _name_of)
+TASKS = Registry("task", _name_of("task.name"))
+EVALUATORS = Registry("evaluator", _name_of("task's `evaluator`"))

@@ -14,9 +14,9 @@ import yaml
 
 from mutorbench.bench.identity import DataHashes, check_finished, retire, same_data
 from mutorbench.bench.reuse import copy_result, index_results, training_key
-from mutorbench.bench.spec import SPEC_DIR, expand, load_spec, parse_shard
 from mutorbench.bench.trivial import write_trivial_baselines
 from mutorbench.results import load_result, result_path_of, train_run_dir
+from mutorbench.spec import SPEC_DIR, expand, load_spec, parse_shard
 from mutorbench.train.config import config_tree
 from mutorbench.train.loop import train
 

@@ -25,6 +25,18 @@ _HASH_NUMBER = re.compile(r"####\s*\$?\s*(-?[0-9][0-9,]*(?:\.[0-9]*)?|-?\.[0-9]+
 _BOXED = re.compile(r"\\(?:boxed|fbox)\s*\{")
 
 
+def final_answer(text: str) -> str | None:
+    """The text after the first ``####`` (up to its line end): the generated tasks' answers."""
+    if "####" not in text:
+        return None
+    return text.split("####", 1)[1].strip().split("\n")[0].strip() or None
+
+
+def parse_nodes(text: str) -> list[str]:
+    """Node ids of a star-graph path (strings; empty pieces kept so a stray comma fails a match)."""
+    return [piece.strip() for piece in text.strip().split(",")] if text.strip() else []
+
+
 def parse_number(text: str) -> Decimal | None:
     """A plain number as an exact decimal, or None when ``text`` is not one."""
     s = text.strip().replace(",", "").replace("\\$", "").replace("$", "").strip()

@@ -1,4 +1,10 @@
-"""Generation-based evaluation: greedy completions of a split, scored by a task's scorer."""
+"""Generation-based evaluation: greedy completions of a split, scored by a task's scorer.
+
+Evaluators are registered (``EVALUATORS``); a task names its own (``TaskBase.evaluator``). An
+evaluator declares the value keys it produces and whether it is expensive: a cheap one runs at
+every epoch end and ``eval.every_steps``, an expensive one (FID over sampled images) only at
+``eval.at_steps`` and the last step.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +12,31 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from mutorbench.evaluation.answers import (
     aqua_choice,
     boxed_contents,
     extract_hash_number,
+    final_answer,
     is_correct_aqua,
     is_correct_gsm8k,
     is_correct_math,
+    parse_nodes,
 )
 from mutorbench.evaluation.generation import greedy_generate
 from mutorbench.evaluation.rouge import compute_rouge
+from mutorbench.models.adapters import adapter_for
+from mutorbench.registry import EVALUATORS, TASKS
 
 # A scorer returns the split's metrics and one record per example (the extracted answer and its
 # verdict, or per-example scores) so that metrics can be recomputed from the logged generations.
 Scorer = Callable[[list[str], list[str]], tuple[dict, list[dict]]]
 
 
-def _arith_extract(text: str):
-    from mutorbench.tasks.arith import final_answer  # lazy: tasks import this module
-
-    return final_answer(text)
-
-
 def _final_answers_match(completion: str, reference: str) -> bool:
-    got = _arith_extract(completion)
-    return got is not None and got == _arith_extract(reference)
+    got = final_answer(completion)
+    return got is not None and got == final_answer(reference)
 
 
 def accuracy_scorer(check: Callable[[str, str], bool], extract: Callable[[str], object]) -> Scorer:
@@ -62,8 +67,6 @@ def _last_box(text: str) -> str | None:
 def star_path_scorer(completions: list[str], references: list[str]):
     """Star graph: ``solve_rate`` (the whole path) and ``decisive_accuracy`` (the node after the
     source, where next-token training sits at chance, 1/degree), both exact, in percent."""
-    from mutorbench.tasks.star_graph import parse_nodes  # lazy: tasks import this module
-
     details = []
     for c, r in zip(completions, references):
         got, ref = parse_nodes(c), parse_nodes(r)
@@ -78,7 +81,7 @@ def star_path_scorer(completions: list[str], references: list[str]):
 # What each accuracy metric reads from a completion (also used by the trivial baselines).
 EXTRACTORS: dict[str, Callable[[str], object]] = {
     "gsm8k": extract_hash_number, "gsm8k_boxed": _first_box, "math": _last_box,
-    "aqua": aqua_choice, "exact": str.strip, "arith": _arith_extract,
+    "aqua": aqua_choice, "exact": str.strip, "arith": final_answer,
 }
 
 SCORERS: dict[str, Scorer] = {
@@ -111,8 +114,13 @@ def get_scorer(name: str) -> Scorer:
     return SCORERS[name]
 
 
+@EVALUATORS.register
 @dataclass
 class GenerationEvaluator:
+    """Greedy (or the method's own) completions of a split, scored by the task's scorer."""
+    name: ClassVar[str] = "generation"
+    expensive: ClassVar[bool] = False  # a split of generations: every epoch end is affordable
+
     task: object  # a Task: texts(split) gives (prompt, reference answer) pairs
     score: Scorer
     max_new_tokens: int = 40
@@ -124,6 +132,19 @@ class GenerationEvaluator:
 
     def __post_init__(self):
         self._prompts: dict[str, list[list[int]]] = {}
+
+    @classmethod
+    def from_config(cls, task, eval_cfg, *, prefix_attention: str) -> GenerationEvaluator:
+        return cls(task, get_scorer(task.metric), max_new_tokens=eval_cfg.max_new_tokens,
+                   batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention,
+                   keys=cls.value_keys(task.metric, teacher_forced=task.teacher_forced),
+                   limit=eval_cfg.limit, teacher_forced=task.teacher_forced)
+
+    @classmethod
+    def value_keys(cls, metric: str, *, teacher_forced: bool) -> tuple[str, ...]:
+        """What it produces for a task scored by ``metric`` (an unknown scorer: one line)."""
+        get_scorer(metric)
+        return SCORER_KEYS[metric] + (("token_accuracy",) if teacher_forced else ())
 
     def pairs(self, split: str) -> list[tuple[str, str]]:
         pairs = self.task.texts(split)
@@ -159,7 +180,7 @@ class GenerationEvaluator:
         """
         decode = decode or greedy_generate
         pairs = self.pairs(split)
-        prompts = self.prepare(tokenizer, split, max_positions=max_positions_of(model))
+        prompts = self.prepare(tokenizer, split, max_positions=adapter_for(model).max_positions(model))
         completions: list[str] = []
         for s in range(0, len(prompts), self.batch_size):
             outs = decode(model, prompts[s:s + self.batch_size],
@@ -188,13 +209,23 @@ class GenerationEvaluator:
         return metrics
 
 
-def max_positions_of(model) -> int | None:
-    """The model's position limit (None when it has none, e.g. some RoPE configs)."""
-    config = getattr(model, "config", None)
-    if config is None:
-        return None
-    text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return getattr(text, "max_position_embeddings", None)
+def build_evaluator(task, eval_cfg, prefix_attention: str):
+    """The evaluator the task names, built for this run's eval section."""
+    return EVALUATORS.get(task.evaluator).from_config(task, eval_cfg,
+                                                      prefix_attention=prefix_attention)
+
+
+def metric_keys(task) -> tuple[str, ...]:
+    """The value keys a (built) task's evaluator produces."""
+    return EVALUATORS.get(task.evaluator).value_keys(task.metric,
+                                                     teacher_forced=task.teacher_forced)
+
+
+def metric_keys_of_config(task_cfg) -> tuple[str, ...]:
+    """The same from a task config alone (no data loaded): for checking configs and specs."""
+    cls = TASKS.get(task_cfg.name)
+    return EVALUATORS.get(cls.evaluator).value_keys(task_cfg.metric or cls.metric,
+                                                    teacher_forced=cls.teacher_forced)
 
 
 def check_metric(name: str, keys: Sequence[str], task_name: str) -> None:

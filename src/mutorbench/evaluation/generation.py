@@ -15,6 +15,7 @@ import torch
 from transformers import DynamicCache
 
 from mutorbench import masks
+from mutorbench.models.adapters import adapter_for
 
 
 def _left_pad(prompts: Sequence[Sequence[int]], pad_id: int):
@@ -56,7 +57,7 @@ def greedy_generate(
         raise ValueError("every prompt needs at least one token")
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    max_pos = getattr(model.config.get_text_config(), "max_position_embeddings", None)
+    max_pos = adapter_for(model).max_positions(model)
     longest = max(len(p) for p in prompts) + max_new_tokens
     if max_pos is not None and longest > max_pos:
         raise ValueError(

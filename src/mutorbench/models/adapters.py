@@ -24,6 +24,7 @@ class ModelAdapter:
     embeddings: str  # the input token embedding, under ``inner``
     rotary: str | None  # the rotary embedding under ``inner``; None: learned absolute positions
     head: str = "lm_head"  # the output head, on the wrapper
+    positions: str = "max_position_embeddings"  # the config's position limit (None: no limit)
 
     def inner_of(self, model) -> torch.nn.Module:
         return getattr(model, self.inner)
@@ -45,6 +46,10 @@ class ModelAdapter:
             raise ValueError(f"{self.family}: needs a decoder with rotary embeddings (Llama, "
                              "Gemma, Qwen2 families); this family has learned positions")
         return getattr(self.inner_of(model), self.rotary)
+
+    def max_positions(self, model) -> int | None:
+        """How many positions the model can take: a generation's prompt plus new tokens."""
+        return getattr(model.config, self.positions)
 
 
 ADAPTERS = Registry("model family", lambda adapter: adapter.family)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mutorbench.bench.spec import expand
 from mutorbench.metrics import set_metric_axis
 from mutorbench.results import load_result, result_path_of
+from mutorbench.spec import expand
 
 
 def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:

@@ -12,8 +12,8 @@ import json
 
 import pandas as pd
 
-from mutorbench.bench.spec import TableSpec, expand
 from mutorbench.params import run_params
+from mutorbench.spec import TableSpec, expand
 
 KINDS = {"added": "added_params", "trainable": "trainable_params"}
 
@@ -27,8 +27,7 @@ def _row_counts(spec: TableSpec, scale: str, kind: str, results_root: str) -> di
             out.setdefault(cell.row, [])
             continue
         c = cell.config
-        key = json.dumps([c.model.model_dump(mode="json"), c.tokenizer.vocab_size,
-                          c.method.model_dump(mode="json"), c.peft, c.lora.model_dump(mode="json")])
+        key = json.dumps(c.model_dump(mode="json", include={"model", "tokenizer", "method", "lora"}))
         if key not in counted:
             try:
                 counted[key] = f"{run_params(c)[KINDS[kind]]:,}"

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mutorbench.bench.spec import expand, load_spec
 from mutorbench.identity import describe, diff_keys, training_tree
 from mutorbench.metrics import get_metric, set_metric_axis
 from mutorbench.registry import METHODS
@@ -28,7 +27,7 @@ from mutorbench.results import (
     load_result,
     result_path_of,
 )
-
+from mutorbench.spec import expand, load_spec
 
 
 def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:

@@ -25,12 +25,6 @@ def make_problem(rng: random.Random) -> tuple[str, str]:
     return prompt, answer
 
 
-def final_answer(text: str) -> str | None:
-    if "####" not in text:
-        return None
-    return text.split("####", 1)[1].strip().split("\n")[0].strip() or None
-
-
 @TASKS.register
 @dataclass
 class ArithTask(GeneratedTask):

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import numpy as np
 
+from mutorbench.configbase import PositiveInt, Strict
+from mutorbench.evaluation.evaluator import EXTRACTORS
 from mutorbench.examples import Example, tokenize_examples
+
+
+class TaskConfig(Strict):
+    """What every task section has. A task's own ``Config`` adds what it reads (example counts
+    for generated data, files and revisions for a real dataset ...); the run config's ``task``
+    section is the union of them, chosen by ``name``, so a key the task would ignore is an error."""
+    name: str = "arith"
+    max_length: PositiveInt = 512  # register-free prompt + answer tokens; longer examples dropped
+    metric: str | None = None  # override the task's scorer (evaluation/evaluator.py SCORERS)
+
+
+class FilesConfig(TaskConfig):
+    """A task read from files: a folder, or one explicit file per split."""
+    local_path: str | None = None  # a local copy of the dataset (no hub access needed)
+    files: dict[str, str] | None = None  # split -> path, instead of finding it under local_path
 
 
 class TaskBase:
@@ -16,10 +34,13 @@ class TaskBase:
     task config section in ``from_config`` and registers with ``@TASKS.register``.
     """
 
+    Config: type[TaskConfig] = TaskConfig  # the task's config section (what from_config reads)
     name: str = ""
     metric: str = "exact"  # the scorer (evaluation/evaluator.py); task.metric overrides it
     max_new_tokens = 40  # generation length when eval.max_new_tokens is not set
     teacher_forced = False  # the evaluator adds teacher-forced token accuracy (star graphs)
+    evaluator = "generation"  # the registered evaluator that scores it (EVALUATORS)
+    answer_eos = True  # the answer ends with EOS; False for fixed-length outputs (code grids)
 
     @classmethod
     def from_config(cls, cfg):
@@ -33,8 +54,33 @@ class TaskBase:
         """Text a tiny-scale tokenizer is trained on: the training split."""
         return [p + a for p, a in self.texts("train")]
 
+    def examples(self, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
+        """Token-level examples of a split (and counts): text tasks tokenize their texts; a task
+        whose data are tokens already (image codes) overrides this."""
+        return tokenize_split(self, split, tokenizer, max_length, eos=self.answer_eos)
 
-def tokenize_split(task, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
+    def trivial_completions(self, split: str) -> dict:
+        """A baseline with no model: one completion per example of ``split``, and its rule. By
+        default the training split's most frequent final answer (summaries: lead-k)."""
+        completion, answer = majority_completion(self)
+        return {"name": "majority answer of the training split",
+                "rule": f"majority answer of the training split ({answer})",
+                "completions": [completion] * len(self.texts(split))}
+
+
+def majority_completion(task) -> tuple[str, str]:
+    """(completion, extracted answer): a training target carrying the most frequent answer."""
+    targets = [answer for _, answer in task.texts("train")]
+    extracted = [EXTRACTORS[task.metric](t) for t in targets]
+    counts = Counter(e for e in extracted if e is not None)
+    if not counts:
+        raise ValueError(f"task {task.name!r}: no answer could be extracted from the training targets")
+    answer = counts.most_common(1)[0][0]
+    return targets[extracted.index(answer)], answer
+
+
+def tokenize_split(task, split: str, tokenizer, max_length: int, *,
+                   eos: bool = True) -> tuple[list[Example], dict]:
     """Examples of ``split`` whose register-free length fits ``max_length``, and the counts.
 
     The filter applies once, on prompt + answer tokens (registers are added later and never count),
@@ -42,7 +88,7 @@ def tokenize_split(task, split: str, tokenizer, max_length: int) -> tuple[list[E
     """
     texts = task.texts(split)
     kept, dropped = [], 0
-    for ex in tokenize_examples(tokenizer, texts):
+    for ex in tokenize_examples(tokenizer, texts, eos=eos):
         if len(ex.prompt_ids) + len(ex.answer_ids) > max_length:
             dropped += 1
             continue

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mutorbench.registry import TASKS
 from mutorbench.tasks.generated import GeneratedTask
-from mutorbench.tasks.summarization import SUMMARY_TEMPLATE
+from mutorbench.tasks.summarization import SUMMARY_TEMPLATE, LeadBaseline
 
 NAMES = ["Amanda", "Jerry", "Olivia", "Hannah", "Eric", "Lenny", "Kate", "Tom", "Mia", "Paul",
          "Sophie", "Adam", "Nina", "Greg", "Laura", "Victor"]
@@ -80,7 +80,7 @@ def make_dialogue(rng: random.Random) -> tuple[str, str]:
 
 @TASKS.register
 @dataclass
-class DialoguesTask(GeneratedTask):
+class DialoguesTask(LeadBaseline, GeneratedTask):
     name: str = "dialogues"
     metric: str = "rouge"
 

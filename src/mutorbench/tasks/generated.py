@@ -9,7 +9,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from mutorbench.tasks.base import TaskBase
+from mutorbench.configbase import PositiveInt
+from mutorbench.tasks.base import TaskBase, TaskConfig
+
+
+class GeneratedConfig(TaskConfig):
+    data_seed: int = 0  # generated data: fixed across run seeds, like a real dataset
+    train_examples: PositiveInt = 2000
+    eval_examples: PositiveInt = 128
 
 
 @dataclass
@@ -21,11 +28,10 @@ class GeneratedTask(TaskBase):
     metric: str = "exact"
     _pairs: list = field(default_factory=list, repr=False, compare=False)
 
+    Config = GeneratedConfig
+
     @classmethod
     def from_config(cls, cfg):
-        if cfg.local_path or cfg.files:  # would be silently ignored
-            raise ValueError(f"task {cfg.name!r} is generated: task.local_path and task.files do "
-                             "not apply (use a real task, or jsonl for your own files)")
         return cls(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
                    eval_examples=cfg.eval_examples)
 

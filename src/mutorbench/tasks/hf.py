@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mutorbench.fsio import read_text
-from mutorbench.tasks.base import TaskBase
+from mutorbench.tasks.base import FilesConfig, TaskBase
 
 SHARD = re.compile(r"^(?P<split>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.(?:jsonl|json|parquet)$")
 EXTENSIONS = (".jsonl", ".json", ".parquet")
@@ -131,6 +131,10 @@ def load_split(dataset_id: str, split: str, *, config: str | None = None,
         ) from None
 
 
+class HFConfig(FilesConfig):
+    revision: str | None = None  # hub dataset revision (None: the task's pinned one)
+
+
 class HFTask(TaskBase):
     """A (prompt, answer) task over hub datasets; subclasses give ids, splits and the template.
 
@@ -138,6 +142,7 @@ class HFTask(TaskBase):
     since some tasks train on one dataset and test on another (OpenMathInstruct-2 -> GSM8K/MATH500).
     """
 
+    Config = HFConfig
     name = "hf"
     metric = "exact"
     split_sources: dict[str, tuple[str, str | None, str]] = {}

@@ -13,12 +13,13 @@ from pathlib import Path
 
 from mutorbench.fsio import read_text
 from mutorbench.registry import TASKS
-from mutorbench.tasks.base import TaskBase
+from mutorbench.tasks.base import FilesConfig, TaskBase
 
 
 @TASKS.register
 @dataclass
 class JsonlTask(TaskBase):
+    Config = FilesConfig
     local_path: str | None = None
     files: dict = field(default_factory=dict)  # split -> explicit file (wins over local_path)
     metric: str = "exact"

@@ -19,9 +19,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import Field
+
+from mutorbench.configbase import PositiveInt, Strict
 from mutorbench.registry import TASKS
-from mutorbench.tasks.base import TaskBase
+from mutorbench.tasks.base import FilesConfig, TaskBase
+from mutorbench.tasks.generated import GeneratedConfig
 
 SEPARATORS = ("|", "/", "=")  # and "," between node ids, which is not a token
 
@@ -62,11 +67,6 @@ def format_path(path) -> str:
     return ",".join(str(n) for n in path)
 
 
-def parse_nodes(text: str) -> list[str]:
-    """Node ids of a generated path (strings; empty pieces kept so a stray comma fails a match)."""
-    return [piece.strip() for piece in text.strip().split(",")] if text.strip() else []
-
-
 def read_published(path: Path) -> list[tuple[str, str]]:
     """(prompt, answer) pairs from one of Bachmann & Nagarajan's files: ``edges/s,g=path``."""
     from mutorbench.fsio import read_text
@@ -82,6 +82,19 @@ def read_published(path: Path) -> list[tuple[str, str]]:
     if not pairs:
         raise ValueError(f"{path}: no graphs")
     return pairs
+
+
+class GraphConfig(Strict):
+    """``degree`` arms of ``path_length`` nodes (source included) from a source."""
+    degree: Annotated[int, Field(ge=2)] = 2
+    path_length: Annotated[int, Field(ge=2)] = 5
+    num_nodes: PositiveInt = 50
+
+
+class StarGraphConfig(GeneratedConfig, FilesConfig):
+    """Generated graphs, or Bachmann & Nagarajan's files (``local_path``): then the example counts
+    name the files' N."""
+    graph: GraphConfig = GraphConfig()
 
 
 @TASKS.register
@@ -100,6 +113,8 @@ class StarGraphTask(TaskBase):
     teacher_forced: bool = True  # the evaluator adds teacher-forced token accuracy
     _pairs: dict = field(default_factory=dict, repr=False, compare=False)
     max_new_tokens = 40  # a path of up to 39 nodes and EOS
+
+    Config = StarGraphConfig
 
     @classmethod
     def from_config(cls, cfg):

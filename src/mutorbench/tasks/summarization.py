@@ -13,9 +13,28 @@ from mutorbench.registry import TASKS
 from mutorbench.tasks.hf import HFTask
 
 SUMMARY_TEMPLATE = "Dialogue:\n{dialogue}\n\nSummary:"
+_DIALOGUE_START, _DIALOGUE_END = SUMMARY_TEMPLATE.split("{dialogue}")
 
 
-class _Summarization(HFTask):
+def lead_lines(prompt: str, k: int) -> str:
+    """The first ``k`` lines of the dialogue in a prompt of the summarization template."""
+    if not prompt.startswith(_DIALOGUE_START) or _DIALOGUE_END not in prompt:
+        raise ValueError("lead-k needs prompts in the summarization template")
+    dialogue = prompt[len(_DIALOGUE_START):prompt.rindex(_DIALOGUE_END)]
+    return "\n".join(dialogue.splitlines()[:k])
+
+
+class LeadBaseline:
+    """Summaries' trivial baseline: lead-k, the first k dialogue lines as the summary."""
+    lead_k = 1
+
+    def trivial_completions(self, split: str) -> dict:
+        k = self.lead_k
+        return {"name": f"lead-{k}", "rule": f"lead-{k}: the first {k} dialogue line(s)",
+                "completions": [lead_lines(p, k) for p, _ in self.texts(split)]}
+
+
+class _Summarization(LeadBaseline, HFTask):
     metric = "rouge"
     max_new_tokens = 128  # not stated by the paper; a summary is 20-60 words
     dataset_id = ""

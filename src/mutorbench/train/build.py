@@ -55,8 +55,6 @@ def build_base_model(cfg, tokenizer):
     from mutorbench.models.support import check_supported
 
     name, revision = _weights_source(cfg)
-    if not name:
-        raise ValueError("model.source=pretrained needs model.name_or_path (HF id or local path)")
     try:
         check_supported(AutoConfig.from_pretrained(name, revision=revision))
         dtype = torch.bfloat16 if cfg.precision == "bf16" else torch.float32

@@ -22,7 +22,6 @@ import torch
 from mutorbench.fsio import os_error_message
 from mutorbench.identity import changed_splits, describe, diff_keys
 
-
 FORMAT = "mutor-bench checkpoint 2"  # what read_checkpoint accepts
 
 

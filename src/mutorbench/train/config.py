@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 import mutorbench.methods  # noqa: F401 (registers the built-in methods)
+import mutorbench.tasks  # noqa: F401 (registers the built-in tasks)
 from mutorbench.configbase import PositiveInt
 from mutorbench.configbase import Strict as _Strict
+from mutorbench.evaluation.evaluator import metric_keys_of_config
 from mutorbench.methods.ntp import NtpConfig
-from mutorbench.registry import METHODS
+from mutorbench.registry import METHODS, TASKS
+from mutorbench.tasks.base import TaskConfig
+from mutorbench.tasks.generated import GeneratedConfig
 from mutorbench.yamlio import apply_override, load_yaml_file
 
 
@@ -35,58 +39,58 @@ class PretrainConfig(_Strict):
     cache_dir: str = "results/bases"
 
 
-class ModelConfig(_Strict):
-    source: Literal["tiny", "pretrained"] = "tiny"
-    arch: Literal["llama", "gemma", "qwen2", "gpt2"] = "gemma"  # tiny: config family
-    name_or_path: str | None = None  # pretrained: HF id or local directory
-    revision: str | None = None
+class TinyModelConfig(_Strict):
+    """A small model of a named family built here: from scratch, or fine-tuned from a tiny base
+    pretrained (and cached) by the suite."""
+    source: Literal["tiny"] = "tiny"
+    arch: Literal["llama", "gemma", "qwen2", "gpt2"] = "gemma"
     hidden_size: PositiveInt = 96
     num_layers: PositiveInt = 2
     num_heads: PositiveInt = 4
     num_kv_heads: PositiveInt | None = None
     intermediate_size: PositiveInt | None = None
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
-    pretrain: PretrainConfig | None = None  # tiny: None trains from scratch
+    pretrain: PretrainConfig | None = None  # None trains from scratch
 
     @model_validator(mode="after")
     def _heads_divide(self):
         """Checked here (one line) rather than by transformers' config validator (a traceback)."""
-        if self.source == "tiny":
-            if self.hidden_size % self.num_heads:
-                raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
-                                 f"num_heads {self.num_heads}")
-            if self.num_kv_heads is not None and self.num_heads % self.num_kv_heads:
-                raise ValueError(f"num_heads {self.num_heads} is not a multiple of "
-                                 f"num_kv_heads {self.num_kv_heads}")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of "
+                             f"num_heads {self.num_heads}")
+        if self.num_kv_heads is not None and self.num_heads % self.num_kv_heads:
+            raise ValueError(f"num_heads {self.num_heads} is not a multiple of "
+                             f"num_kv_heads {self.num_kv_heads}")
         return self
 
 
+class PretrainedModelConfig(_Strict):
+    """A released model (HF id or local directory) with its own tokenizer."""
+    source: Literal["pretrained"] = "pretrained"
+    name_or_path: str
+    revision: str | None = None
+    attn_implementation: Literal["sdpa", "eager"] = "sdpa"
+
+
+def _tag(key: str, default: str):
+    """A union's discriminator that defaults when the key is absent (``model.source`` is tiny,
+    ``task.name`` arith unless given)."""
+    def tag_of(value):
+        return value.get(key, default) if isinstance(value, dict) else getattr(value, key, None)
+    return Discriminator(tag_of)
+
+
+ModelConfig = Annotated[Union[Annotated[TinyModelConfig, Tag("tiny")],  # noqa: UP007
+                              Annotated[PretrainedModelConfig, Tag("pretrained")]],
+                        _tag("source", "tiny")]
+
+
 class TokenizerConfig(_Strict):
-    vocab_size: PositiveInt = 384  # tiny scale: byte-level BPE trained on the task's training text
+    """Tiny models only: a pretrained model brings its own tokenizer."""
+    vocab_size: PositiveInt = 384  # byte-level BPE trained on the task's training text
     split_digits: bool = False  # one token per digit (as Gemma's tokenizer); for arithmetic tasks
     # numeral: one token per word of the task's fixed vocabulary (star_graph node ids), no BPE
     kind: Literal["bpe", "numeral"] = "bpe"
-
-
-class GraphConfig(_Strict):
-    """`star_graph` only: ``degree`` arms of ``path_length`` nodes (source included) from a source."""
-    degree: Annotated[int, Field(ge=2)] = 2
-    path_length: Annotated[int, Field(ge=2)] = 5
-    num_nodes: PositiveInt = 50
-
-
-class TaskConfig(_Strict):
-    name: str = "arith"
-    data_seed: int = 0  # generated data: fixed across run seeds, like a real dataset
-    train_examples: PositiveInt = 2000
-    eval_examples: PositiveInt = 128
-    max_length: PositiveInt = 512  # register-free prompt + answer tokens; longer examples dropped
-    local_path: str | None = None  # a local copy of the dataset (no hub access needed)
-    # one explicit file per split (split -> path), instead of finding it under local_path
-    files: dict[str, str] | None = None
-    revision: str | None = None  # hub dataset revision
-    metric: str | None = None  # override the task's metric (arith, gsm8k, math, aqua, exact, rouge)
-    graph: GraphConfig = GraphConfig()
 
 
 class LoraConfig(_Strict):
@@ -128,6 +132,9 @@ class EvalConfig(_Strict):
     # also evaluate every N steps (learning curves); these evaluations are checkpoints too, so
     # selection "best" may pick one. None: at epoch ends (and the last step) only.
     every_steps: PositiveInt | None = None
+    # also evaluate at these optimizer steps; an expensive evaluator (FID) runs only at these and
+    # the last step (train/schedule.py)
+    at_steps: tuple[PositiveInt, ...] | None = None
     limit: PositiveInt | None = None  # score only the first N examples of each split (a quick look)
 
     @property
@@ -141,15 +148,15 @@ class RunConfig(_Strict):
     cell: dict[str, str] | None = None
     scale: str = "tiny"
     seed: int = 0
-    model: ModelConfig = ModelConfig()
-    tokenizer: TokenizerConfig = TokenizerConfig()
-    task: TaskConfig = TaskConfig()
+    model: ModelConfig = TinyModelConfig()
+    tokenizer: TokenizerConfig | None = Field(None, validate_default=True)  # tiny models only
+    task: TaskConfig = GeneratedConfig()  # the union of every registered task's Config (below)
     method: NtpConfig = NtpConfig()  # the union of every registered method's Config (below)
     optim: OptimConfig = OptimConfig()
     batch: BatchConfig = BatchConfig()
     budget: BudgetConfig = BudgetConfig()
     peft: Literal["none", "lora"] = "none"  # lora: only adapters and register rows train
-    lora: LoraConfig = LoraConfig()
+    lora: LoraConfig | None = Field(None, validate_default=True)  # with peft: lora only
     precision: Literal["fp32", "bf16", "bf16-autocast"] = "fp32"
     parallel: Literal["ddp", "fsdp"] = "ddp"  # with several processes: replicate or shard
     checkpoint_every_steps: PositiveInt | None = None
@@ -159,35 +166,70 @@ class RunConfig(_Strict):
     output_dir: str = "results/runs"
     run_name: str | None = None  # default: <method>-seed<seed>
 
+    # A section the cell uses and nobody wrote gets its defaults; the others stay out (null),
+    # so the stored config holds only what the run reads.
+    @field_validator("tokenizer", mode="before")
+    @classmethod
+    def _tokenizer_for_tiny_only(cls, value, info):
+        model = info.data.get("model")
+        if model is None:  # the model section failed: its error is the one reported
+            return value
+        if model.source == "pretrained" and value is not None:
+            raise ValueError("a pretrained model brings its own tokenizer; this section is for "
+                             "tiny models")
+        return TokenizerConfig() if value is None and model.source == "tiny" else value
 
-_method_union_version = -1
+    @field_validator("lora", mode="before")
+    @classmethod
+    def _lora_with_peft_only(cls, value, info):
+        if info.data.get("peft") == "lora":
+            return LoraConfig() if value is None else value
+        if value is not None:
+            raise ValueError("this section applies with peft: lora only")
+        return value
 
 
-def _sync_method_union() -> None:
-    """RunConfig's ``method`` section: a union of every registered method's config, tagged by
-    ``id``; rebuilt (in place, so RunConfig stays one class) when a method was registered."""
-    global _method_union_version
-    if _method_union_version == METHODS.version:
+_union_versions = (-1, -1)
+
+
+def _sync_unions() -> None:
+    """RunConfig's ``method`` and ``task`` sections: unions of every registered method's config
+    (tagged by ``id``) and task's config (tagged by ``name``), rebuilt in place (RunConfig stays
+    one class) when a component was registered."""
+    global _union_versions
+    if _union_versions == (METHODS.version, TASKS.version):
         return
-    configs = tuple(cls.Config for _, cls in METHODS.items())
-    RunConfig.__pydantic_fields__["method"] = FieldInfo.from_annotated_attribute(
-        Annotated[Union[configs], Field(discriminator="id")], NtpConfig())  # noqa: UP007
+    methods = tuple(cls.Config for _, cls in METHODS.items())
+    tasks = tuple(Annotated[cls.Config, Tag(name)] for name, cls in TASKS.items())
+    fields = RunConfig.__pydantic_fields__
+    fields["method"] = FieldInfo.from_annotated_attribute(
+        Annotated[Union[methods], Field(discriminator="id")], NtpConfig())  # noqa: UP007
+    fields["task"] = FieldInfo.from_annotated_attribute(
+        Annotated[Union[tasks], _tag("name", "arith")], GeneratedConfig())  # noqa: UP007
     RunConfig.model_rebuild(force=True)
-    _method_union_version = METHODS.version
+    _union_versions = (METHODS.version, TASKS.version)
+
+
+_UNION_TAGS = {"method": ("id", METHODS.names), "task": ("name", TASKS.names),
+               "model": ("source", lambda: ["tiny", "pretrained"])}
 
 
 def _one_line(err: ValidationError) -> str:
     first = err.errors()[0]
-    loc = [p for i, p in enumerate(first["loc"])
-           if not (i == 1 and first["loc"][0] == "method" and p in METHODS)]
-    where = ".".join(str(p) for p in loc) or "config"
+    loc = first["loc"]
+    if len(loc) > 1 and loc[0] in _UNION_TAGS:  # drop the union member's tag from the path
+        loc = loc[:1] + loc[2:]
+    where = ".".join(str(p) for p in loc)
     msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = "unknown key"
+        if loc[0] in ("task", "model") and len(loc) == 2:
+            msg += f" for {loc[0]} {first['loc'][1]!r}"
     elif first["type"] in ("union_tag_not_found", "union_tag_invalid"):
-        msg = f"needs `id`, one of: {', '.join(METHODS.names())}"
+        key, names = _UNION_TAGS[loc[0]]
+        msg = f"needs `{key}`, one of: {', '.join(names())}"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"config error at {where}: {msg}{more}"
+    return f"config error at {where}: {msg}{more}" if where else f"config error: {msg}{more}"
 
 
 def lora_methods() -> list[str]:
@@ -195,11 +237,14 @@ def lora_methods() -> list[str]:
 
 
 def parse_config(tree: Any) -> RunConfig:
-    _sync_method_union()
+    _sync_unions()
     if tree is None:
         tree = {}
     if not isinstance(tree, dict):
         raise ValueError("config error: the top level must be a mapping of keys to values")
+    task = tree.get("task")
+    if isinstance(task, dict) and isinstance(task.get("name"), str):
+        TASKS.get(task["name"])  # an unknown task: one line listing the registered ones
     # YAML has no tuples: accept a list for tuple fields (betas) by validating in JSON mode.
     try:
         cfg = RunConfig.model_validate_json(_to_json(tree))
@@ -214,19 +259,15 @@ def parse_config(tree: Any) -> RunConfig:
 def _resolve_task_defaults(cfg: RunConfig) -> RunConfig:
     """Fill what the task decides (generation length, selection metric) into the config, so the
     stored config says what ran; an unknown scorer or task is one line here, before any work."""
-    from mutorbench.evaluation.evaluator import SCORER_KEYS
-    from mutorbench.tasks import task_class
-
     update = {}
-    task = task_class(cfg.task.name)
+    try:
+        keys = metric_keys_of_config(cfg.task)
+    except ValueError as err:
+        raise ValueError(f"config error at task.metric: {err}") from None
     if cfg.eval.max_new_tokens is None:
-        update["max_new_tokens"] = task.max_new_tokens
+        update["max_new_tokens"] = TASKS.get(cfg.task.name).max_new_tokens
     if cfg.eval.metric is None:
-        scorer = cfg.task.metric or task.metric
-        if scorer not in SCORER_KEYS:
-            raise ValueError(f"config error at task.metric: unknown metric {scorer!r}; expected "
-                             f"one of {', '.join(SCORER_KEYS)}")
-        update["metric"] = SCORER_KEYS[scorer][0]
+        update["metric"] = keys[0]
     if not update:
         return cfg
     return cfg.model_copy(update={"eval": cfg.eval.model_copy(update=update)})
@@ -253,5 +294,8 @@ def load_config(path: str | None = None, overrides: list[str] = ()) -> RunConfig
 
 
 def config_tree(cfg: RunConfig) -> dict:
-    """The fully resolved config as plain data (what results store)."""
-    return cfg.model_dump(mode="json")
+    """The fully resolved config as plain data (what results store): the sections a cell does
+    not use (a pretrained model's tokenizer, LoRA without peft) are left out, not null."""
+    unused = {name for name, section in (("tokenizer", cfg.tokenizer), ("lora", cfg.lora))
+              if section is None}
+    return cfg.model_dump(mode="json", exclude=unused)

@@ -20,14 +20,15 @@ import torch
 from tqdm.auto import tqdm
 
 from mutorbench import results
-from mutorbench.evaluation.evaluator import check_metric, max_positions_of
+from mutorbench.evaluation.evaluator import build_evaluator, check_metric, metric_keys
 from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
 from mutorbench.methods.losses import combine
 from mutorbench.metrics import get_metric
+from mutorbench.models.adapters import adapter_for
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
 from mutorbench.provenance import utc_now, weights_hash
-from mutorbench.tasks import build_evaluator, build_task, metric_keys
-from mutorbench.tasks.base import content_hash, split_hashes, tokenize_split, tokenizer_hash
+from mutorbench.tasks import build_task
+from mutorbench.tasks.base import content_hash, split_hashes, tokenizer_hash
 from mutorbench.train.budget import plan_budget, steps_per_epoch
 from mutorbench.train.build import (
     build_base_model,
@@ -44,6 +45,7 @@ from mutorbench.train.checkpoint import (
 from mutorbench.train.config import RunConfig, config_tree
 from mutorbench.train.distributed import init_distributed, is_sharded, no_sync, wrap
 from mutorbench.train.sampler import OrderSampler, chain_hash
+from mutorbench.train.schedule import check_schedule, evaluation_due
 
 
 class Interrupted(RuntimeError):
@@ -184,7 +186,7 @@ def _build_run(cfg: RunConfig) -> _Run:
     # every split is read first: a missing dataset fails before any model download
     data_hashes = split_hashes(task, ["train", *cfg.eval.splits])
     tokenizer = _tokenizer_for(cfg, task, run_dir)
-    examples, counts = tokenize_split(task, "train", tokenizer, cfg.task.max_length)
+    examples, counts = task.examples("train", tokenizer, cfg.task.max_length)
     model = build_base_model(cfg, tokenizer)
     init_hash = weights_hash(model)  # before the method adds anything
     method = build_method(cfg.method, seed=cfg.seed)
@@ -192,8 +194,10 @@ def _build_run(cfg: RunConfig) -> _Run:
     _check_positions(model, examples, evaluator, tokenizer, cfg.eval.splits)
     identity = {"config": config_tree(cfg), "data": data_hashes,
                 "tokenizer": tokenizer_hash(tokenizer)}
-    return _Run(cfg, dist, run_dir, task, tokenizer, examples, counts, model, init_hash, method,
-                evaluator, identity, start_utc)
+    run = _Run(cfg, dist, run_dir, task, tokenizer, examples, counts, model, init_hash, method,
+               evaluator, identity, start_utc)
+    _plan_steps(run)
+    return run
 
 
 def _tokenizer_for(cfg: RunConfig, task, run_dir: Path):
@@ -210,7 +214,7 @@ def _tokenizer_for(cfg: RunConfig, task, run_dir: Path):
 def _check_positions(model, examples, evaluator, tokenizer, eval_splits) -> None:
     """Before the first step: every training example and every evaluation prompt (plus its new
     tokens) fits the model's positions, so a bad split never fails after hours of training."""
-    max_positions = max_positions_of(model)
+    max_positions = adapter_for(model).max_positions(model)
     if max_positions is not None:
         longest = max(len(e.prompt_ids) + len(e.answer_ids) for e in examples)
         if longest > max_positions:
@@ -241,8 +245,9 @@ def _attach_method(run: _Run) -> None:
         run.autocast = torch.autocast(run.dist.device.type, dtype=torch.bfloat16)
 
 
-def _plan(run: _Run) -> None:
-    """Data order, budget in steps, process wrapping, optimizer and schedule."""
+def _plan_steps(run: _Run) -> None:
+    """Data order, the budget in steps and the evaluation schedule (checked: still before the
+    run folder is touched)."""
     cfg, b, world = run.cfg, run.cfg.batch, run.dist.world
     lengths = np.array([len(e.prompt_ids) + len(e.answer_ids) for e in run.examples])
     run.sampler = OrderSampler(cfg.seed, len(run.examples),
@@ -254,11 +259,16 @@ def _plan(run: _Run) -> None:
         micro_batch=b.micro_batch_size, accumulation=b.grad_accumulation, world_size=world,
         warmup_fraction=cfg.optim.warmup_fraction,
         regular_tokens_of_step=lambda s: int(lengths[run.sampler.global_batch_at(s)].sum()))
+    check_schedule(cfg.eval, run.plan.total_steps)
     if cfg.export and cfg.parallel == "fsdp" and world > 1:
         raise ValueError("export=true needs whole weights on one process: use parallel=ddp "
                          "(FSDP shards them)")
-    run.trained = wrap(run.model, run.dist, cfg.parallel)  # FSDP shards in place: optimizer after
-    run.optimizer, run.scheduler = build_optimizer(run.model, cfg.optim, run.plan)
+
+
+def _plan(run: _Run) -> None:
+    """Process wrapping, optimizer and learning-rate schedule."""
+    run.trained = wrap(run.model, run.dist, run.cfg.parallel)  # FSDP shards in place: then optim
+    run.optimizer, run.scheduler = build_optimizer(run.model, run.cfg.optim, run.plan)
 
 
 def _resume(run: _Run) -> None:
@@ -335,14 +345,16 @@ def _show(run: _Run, bar, record: dict) -> None:
 
 
 def _evaluate_and_checkpoint(run: _Run, bar) -> None:
-    """At epoch ends and every ``eval.every_steps``: evaluate both splits; then checkpoint (also
-    every ``checkpoint_every_steps``), so a resumed run keeps its evaluations."""
+    """When the schedule says so (train/schedule.py): evaluate both splits; then checkpoint (at
+    epoch ends and every ``checkpoint_every_steps`` too), so a resumed run keeps its evaluations."""
     cfg, state, dist = run.cfg, run.state, run.dist
     epoch_end = state.step % run.plan.steps_per_epoch == 0 or state.step == run.plan.total_steps
     periodic = cfg.checkpoint_every_steps and state.step % cfg.checkpoint_every_steps == 0
-    curve_point = cfg.eval.every_steps and state.step % cfg.eval.every_steps == 0
+    due = evaluation_due(state.step, steps_per_epoch=run.plan.steps_per_epoch,
+                         total_steps=run.plan.total_steps, eval_cfg=cfg.eval,
+                         expensive=run.evaluator.expensive)
     # a sharded model's forward is collective: every process generates, rank 0 records
-    if (epoch_end or curve_point) and (dist.is_main or is_sharded(run.model)):
+    if due and (dist.is_main or is_sharded(run.model)):
         run.model.eval()
         epoch = state.step / run.plan.steps_per_epoch
         for split in cfg.eval.splits:
@@ -357,7 +369,7 @@ def _evaluate_and_checkpoint(run: _Run, bar) -> None:
                 bar.write(f"step {state.step} (epoch {epoch:.2f}) {split}: "
                           + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
         run.model.train()
-    if epoch_end or periodic or curve_point:
+    if due or epoch_end or periodic:
         save_checkpoint(run.checkpoint_path, model=run.model, optimizer=run.optimizer,
                         scheduler=run.scheduler, state=state, identity=run.identity,
                         tokenizer=run.own_tokenizer, write=dist.is_main)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mutorbench.errors import first_error
+from mutorbench.evaluation.evaluator import metric_keys_of_config
 from mutorbench.train.config import RunConfig, parse_config
 from mutorbench.yamlio import apply_override, load_yaml_file
 
@@ -218,8 +219,6 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
 
 def _check_metric_keys(table: str, col: ColumnSpec, cfg: RunConfig) -> None:
     """A column's `paper`/`chance` metric names must be values its task produces."""
-    from mutorbench.tasks import metric_keys_of_config
-
     valid = metric_keys_of_config(cfg.task)
     for field, names in (("paper", col.paper), ("chance", col.chance)):
         unknown = sorted(set(names) - set(valid))

@@ -12,10 +12,11 @@ from pathlib import Path
 import torch
 
 from mutorbench import results
-from mutorbench.evaluation.evaluator import check_metric, max_positions_of
+from mutorbench.evaluation.evaluator import build_evaluator, check_metric, metric_keys
 from mutorbench.examples import tokenize_examples
+from mutorbench.models.adapters import adapter_for
 from mutorbench.provenance import utc_now, weights_hash
-from mutorbench.tasks import build_evaluator, build_task, metric_keys
+from mutorbench.tasks import build_task
 from mutorbench.tasks.base import content_hash, texts_hash, tokenizer_hash
 from mutorbench.train.build import build_base_model, build_tokenizer
 from mutorbench.train.config import RunConfig, config_tree
@@ -42,7 +43,7 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
     evaluator = build_evaluator(task, cfg.eval, prefix_attention)
     # exactly what is scored is counted and hashed: every example (or the first eval.limit);
     # task.max_length filters training examples only and never shrinks an evaluation
-    evaluator.prepare(tokenizer, split, max_positions=max_positions_of(model))
+    evaluator.prepare(tokenizer, split, max_positions=adapter_for(model).max_positions(model))
     scored = evaluator.pairs(split)
     counts = {"split": split, "total": len(pairs), "kept": len(scored), "limit": cfg.eval.limit}
     t0 = time.perf_counter()
