@@ -17,7 +17,7 @@ from mutorbench.methods.losses import LossTerm
 
 @runtime_checkable
 class Task(Protocol):
-    """A dataset with a prompt template, a length filter and a metric."""
+    """A dataset: its splits as texts and as token-level examples, and what scores it."""
 
     name: str
 
@@ -29,6 +29,9 @@ class Task(Protocol):
 
     def tokenizer_corpus(self) -> list[str]:
         """Text a tiny-scale tokenizer is trained on (the training split)."""
+
+    def examples(self, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
+        """Token-level examples of a split (prompt ids, answer ids, metadata) and their counts."""
 
 
 @runtime_checkable

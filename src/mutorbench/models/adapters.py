@@ -2,15 +2,18 @@
 
 Multi-Token heads, DS modules, FSDP sharding, LoRA counts and ``params`` ask the adapter for the
 decoder layers, final norm, embeddings, rotary embedding and output head; nothing else guesses
-attribute paths. A model that is not a Hugging Face ``PreTrainedModel`` (the image model) plugs
+attribute paths. A family that the tiny scale can build also says how (``tiny``: sizes -> its
+transformers config; models/tiny.py fills the sizes). A model that is not a Hugging Face ``PreTrainedModel`` (the image model) plugs
 in by registering an adapter for its ``config.model_type``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from transformers import GemmaConfig, GPT2Config, LlamaConfig, PretrainedConfig, Qwen2Config
 
 from mutorbench.registry import Registry
 
@@ -25,6 +28,8 @@ class ModelAdapter:
     rotary: str | None  # the rotary embedding under ``inner``; None: learned absolute positions
     head: str = "lm_head"  # the output head, on the wrapper
     positions: str = "max_position_embeddings"  # the config's position limit (None: no limit)
+    # a tiny config of this family from (sizes, special ids, tie); None: not built at tiny scale
+    tiny: Callable[..., PretrainedConfig] | None = None
 
     def inner_of(self, model) -> torch.nn.Module:
         return getattr(model, self.inner)
@@ -54,14 +59,42 @@ class ModelAdapter:
 
 ADAPTERS = Registry("model family", lambda adapter: adapter.family)
 
+
+def _tiny_llama(s: dict, special: dict, tie: bool | None) -> PretrainedConfig:
+    return LlamaConfig(**s, **special, head_dim=s["hidden_size"] // s["num_attention_heads"],
+                       tie_word_embeddings=bool(tie))
+
+
+def _tiny_gemma(s: dict, special: dict, tie: bool | None) -> PretrainedConfig:
+    return GemmaConfig(**s, **special, head_dim=s["hidden_size"] // s["num_attention_heads"],
+                       tie_word_embeddings=True if tie is None else tie)
+
+
+def _tiny_qwen2(s: dict, special: dict, tie: bool | None) -> PretrainedConfig:
+    return Qwen2Config(**s, **special, use_sliding_window=False, tie_word_embeddings=bool(tie))
+
+
+def _tiny_gpt2(s: dict, special: dict, tie: bool | None) -> PretrainedConfig:
+    return GPT2Config(vocab_size=s["vocab_size"], **special, n_embd=s["hidden_size"],
+                      n_layer=s["num_hidden_layers"], n_head=s["num_attention_heads"],
+                      n_inner=s["intermediate_size"], n_positions=s["max_position_embeddings"],
+                      resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                      tie_word_embeddings=True if tie is None else tie)
+
+
 for _adapter in (
-    ModelAdapter("llama", "model", "layers", "norm", "embed_tokens", "rotary_emb"),
-    ModelAdapter("gemma", "model", "layers", "norm", "embed_tokens", "rotary_emb"),
-    ModelAdapter("qwen2", "model", "layers", "norm", "embed_tokens", "rotary_emb"),
+    ModelAdapter("llama", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_llama),
+    ModelAdapter("gemma", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_gemma),
+    ModelAdapter("qwen2", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_qwen2),
     ModelAdapter("mistral", "model", "layers", "norm", "embed_tokens", "rotary_emb"),
-    ModelAdapter("gpt2", "transformer", "h", "ln_f", "wte", None),
+    ModelAdapter("gpt2", "transformer", "h", "ln_f", "wte", None, tiny=_tiny_gpt2),
 ):
     ADAPTERS.register(_adapter)
+
+
+def tiny_families() -> list[str]:
+    """The families the tiny scale can build (``model.arch``)."""
+    return [name for name, adapter in ADAPTERS.items() if adapter.tiny is not None]
 
 
 def adapter_for(model) -> ModelAdapter:

@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import torch
-from transformers import (
-    AutoModelForCausalLM,
-    GemmaConfig,
-    GPT2Config,
-    LlamaConfig,
-    PretrainedConfig,
-    Qwen2Config,
-)
+from transformers import AutoModelForCausalLM, PretrainedConfig
 
+from mutorbench.models.adapters import ADAPTERS, tiny_families
 from mutorbench.models.support import check_attention, check_supported
-
-TINY_ARCHS = ("llama", "gemma", "qwen2", "gpt2")
 
 
 def tiny_config(
@@ -33,30 +25,16 @@ def tiny_config(
     pad_token_id: int | None = None,
 ) -> PretrainedConfig:
     """A small config of the named architecture family; dropout off (the paper's models have none)."""
-    kv = num_kv_heads or num_heads
-    inter = intermediate_size or 4 * hidden_size
-    head_dim = hidden_size // num_heads
-    common = dict(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
-                  num_attention_heads=num_heads, num_key_value_heads=kv,
-                  intermediate_size=inter, max_position_embeddings=max_positions)
+    tiny = ADAPTERS.get(arch).tiny if arch in ADAPTERS else None
+    if tiny is None:
+        raise ValueError(f"unknown tiny architecture {arch!r}; expected one of "
+                         f"{', '.join(tiny_families())}")
+    sizes = dict(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
+                 num_attention_heads=num_heads, num_key_value_heads=num_kv_heads or num_heads,
+                 intermediate_size=intermediate_size or 4 * hidden_size,
+                 max_position_embeddings=max_positions)
     special = dict(bos_token_id=bos_token_id, eos_token_id=eos_token_id, pad_token_id=pad_token_id)
-    if arch == "llama":
-        cfg = LlamaConfig(**common, **special, head_dim=head_dim,
-                          tie_word_embeddings=bool(tie_word_embeddings))
-    elif arch == "gemma":
-        cfg = GemmaConfig(**common, **special, head_dim=head_dim,
-                          tie_word_embeddings=True if tie_word_embeddings is None else tie_word_embeddings)
-    elif arch == "qwen2":
-        cfg = Qwen2Config(**common, **special, use_sliding_window=False,
-                          tie_word_embeddings=bool(tie_word_embeddings))
-    elif arch == "gpt2":
-        cfg = GPT2Config(vocab_size=vocab_size, **special, n_embd=hidden_size, n_layer=num_layers,
-                         n_head=num_heads, n_inner=inter, n_positions=max_positions,
-                         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                         tie_word_embeddings=True if tie_word_embeddings is None else tie_word_embeddings)
-    else:
-        raise ValueError(f"unknown tiny architecture {arch!r}; expected one of {TINY_ARCHS}")
-    return cfg
+    return tiny(sizes, special, tie_word_embeddings)
 
 
 def tiny_config_for(model_cfg, vocab_size: int, tokenizer=None) -> PretrainedConfig:

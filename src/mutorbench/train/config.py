@@ -17,6 +17,7 @@ from mutorbench.configbase import PositiveInt
 from mutorbench.configbase import Strict as _Strict
 from mutorbench.evaluation.evaluator import metric_keys_of_config
 from mutorbench.methods.ntp import NtpConfig
+from mutorbench.models.adapters import tiny_families
 from mutorbench.registry import METHODS, TASKS
 from mutorbench.tasks.base import TaskConfig
 from mutorbench.tasks.generated import GeneratedConfig
@@ -43,7 +44,7 @@ class TinyModelConfig(_Strict):
     """A small model of a named family built here: from scratch, or fine-tuned from a tiny base
     pretrained (and cached) by the suite."""
     source: Literal["tiny"] = "tiny"
-    arch: Literal["llama", "gemma", "qwen2", "gpt2"] = "gemma"
+    arch: str = "gemma"  # a model family whose adapter builds tiny configs (models/adapters.py)
     hidden_size: PositiveInt = 96
     num_layers: PositiveInt = 2
     num_heads: PositiveInt = 4
@@ -51,6 +52,14 @@ class TinyModelConfig(_Strict):
     intermediate_size: PositiveInt | None = None
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
     pretrain: PretrainConfig | None = None  # None trains from scratch
+
+    @field_validator("arch")
+    @classmethod
+    def _a_tiny_family(cls, arch: str) -> str:
+        if arch not in tiny_families():
+            raise ValueError(f"no tiny config for family {arch!r}; one of "
+                             f"{', '.join(tiny_families())}")
+        return arch
 
     @model_validator(mode="after")
     def _heads_divide(self):
