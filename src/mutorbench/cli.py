@@ -73,6 +73,13 @@ def _report(args) -> int:
     return 0
 
 
+def _plot(args) -> int:
+    from mutorbench.report.loss_curves import plot_losses
+
+    print(f"written: {plot_losses(args.runs, args.out)}")
+    return 0
+
+
 def _check(args) -> int:
     from mutorbench.report import check as gate
 
@@ -172,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--subset", action="store_true",
                      help="partial rerun: skip golden cells that have no result")
     chk.set_defaults(func=_check)
+
+    plot = sub.add_parser("plot", help="loss parts vs step of one or several run folders (PNG)")
+    plot.add_argument("runs", nargs="+", metavar="RUN", help="run folders (holding log.jsonl)")
+    plot.add_argument("--out", help="the figure's path (default: beside the runs)")
+    plot.set_defaults(func=_plot)
     return parser
 
 

@@ -43,6 +43,11 @@ def _file_mode() -> int:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write beside ``path`` and rename into place: readers see the old file or the new one."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """``atomic_write_text`` for bytes (figures)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,8 +55,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     except OSError as err:
         raise ValueError(os_error_message(err, f"writing {path}")) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 
 # where a cell's result is filed, not how it is trained
-BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export")
+BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export", "logging")
 
 
 def training_tree(tree: dict, *, drop_seed: bool = False) -> dict:

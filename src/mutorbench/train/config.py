@@ -152,6 +152,31 @@ class EvalConfig(_Strict):
         return list(dict.fromkeys([self.select_split, self.report_split]))
 
 
+class LoggingConfig(_Strict):
+    """Where the per-step fields of log.jsonl and every evaluation also go (train/tracking.py)."""
+    report_to: tuple[Literal["none", "tensorboard", "wandb"], ...] = ("none",)
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value):
+        if isinstance(value, str):  # `report_to: wandb` is a list of one
+            return (value,)
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("report_to")
+    @classmethod
+    def _none_alone(cls, value):
+        if "none" in value and len(value) > 1:
+            raise ValueError("`none` cannot be combined with a tracker")
+        if len(set(value)) != len(value):
+            raise ValueError("a tracker is listed twice")
+        return value
+
+    @property
+    def trackers(self) -> tuple[str, ...]:
+        return tuple(name for name in self.report_to if name != "none")
+
+
 class RunConfig(_Strict):
     table: str | None = None
     cell: dict[str, str] | None = None
@@ -171,6 +196,7 @@ class RunConfig(_Strict):
     checkpoint_every_steps: PositiveInt | None = None
     eval: EvalConfig = EvalConfig()
     threads: PositiveInt | None = None  # torch intra-op threads; recorded either way
+    logging: LoggingConfig = LoggingConfig()
     export: bool = False  # save the final model as the plain base architecture in <run>/model
     output_dir: str = "results/runs"
     run_name: str | None = None  # default: <method>-seed<seed>

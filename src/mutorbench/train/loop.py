@@ -46,6 +46,7 @@ from mutorbench.train.config import RunConfig, config_tree
 from mutorbench.train.distributed import init_distributed, is_sharded, no_sync, wrap
 from mutorbench.train.sampler import OrderSampler, chain_hash
 from mutorbench.train.schedule import check_schedule, evaluation_due
+from mutorbench.train.tracking import Trackers, check_trackers
 
 
 class Interrupted(RuntimeError):
@@ -117,6 +118,7 @@ class _Run:
     state: TrainState = field(default_factory=TrainState)
     loss_weights: dict[str, float] = field(default_factory=dict)  # the method's, fixed per run
     suppress_ids: list[int] = field(default_factory=list)  # never generated (registers)
+    trackers: Trackers | None = None  # TensorBoard / W&B views of log.jsonl (rank 0)
 
     @property
     def loss_names(self) -> list[str]:
@@ -157,16 +159,22 @@ def train(cfg: RunConfig, *, stop_after_steps: int | None = None, progress: bool
         _attach_method(run)
         _plan(run)
         _resume(run)
+        if run.dist.is_main and cfg.logging.trackers:  # after resume: the run folder exists
+            run.trackers = Trackers(cfg.logging.trackers, run.run_dir, run_name=run.run_dir.name,
+                                    config=run.identity["config"])
         bar = tqdm(total=run.plan.total_steps, initial=run.state.step,
                    desc=f"{run.method.id} seed {cfg.seed}", unit="step", dynamic_ncols=True,
                    mininterval=1.0, disable=not (progress and run.dist.is_main))
-        for step in range(run.state.step, run.plan.total_steps):
-            _show(run, bar, _optimizer_step(run, step))
-            _evaluate_and_checkpoint(run, bar)
-            if stop_after_steps is not None and run.state.step >= stop_after_steps:
-                bar.close()
-                raise Interrupted(f"stopped after {run.state.step} steps (test hook)")
-        bar.close()
+        try:
+            for step in range(run.state.step, run.plan.total_steps):
+                _show(run, bar, _optimizer_step(run, step))
+                _evaluate_and_checkpoint(run, bar)
+                if stop_after_steps is not None and run.state.step >= stop_after_steps:
+                    raise Interrupted(f"stopped after {run.state.step} steps (test hook)")
+        finally:  # an interrupted run still flushes what it logged
+            bar.close()
+            if run.trackers is not None:
+                run.trackers.close()
         return _finish(run, bar) if run.dist.is_main else result_path
 
 
@@ -181,6 +189,7 @@ def _build_run(cfg: RunConfig) -> _Run:
     if (run_dir / results.RESULT_FILE).exists():
         raise ValueError(f"{run_dir / results.RESULT_FILE} exists: this run is complete "
                          "(choose another run_name)")
+    check_trackers(cfg.logging.trackers)
     task = build_task(cfg.task)
     check_metric(cfg.eval.metric, metric_keys(task), task.name)
     # every split is read first: a missing dataset fails before any model download
@@ -336,6 +345,8 @@ def _show(run: _Run, bar, record: dict) -> None:
     """The step's log line (rank 0) and the progress bar: losses and tokens/s."""
     if run.dist.is_main:
         append_line(run.log_path, json.dumps(record))
+        if run.trackers is not None:
+            run.trackers.log_step(record)
     state = run.state
     bar.update(1)
     bar.set_postfix({k.removeprefix("loss_"): f"{record[k]:.3f}" for k in record
@@ -366,6 +377,8 @@ def _evaluate_and_checkpoint(run: _Run, bar) -> None:
             if dist.is_main:
                 state.checkpoints.append({"step": state.step, "epoch": epoch, "split": split,
                                           "values": values})
+                if run.trackers is not None:
+                    run.trackers.log_eval(state.step, split, values)
                 bar.write(f"step {state.step} (epoch {epoch:.2f}) {split}: "
                           + ", ".join(f"{k} {v:.2f}" for k, v in values.items()))
         run.model.train()

@@ -1,0 +1,1 @@
+"""Using the suite's methods from other training code (Hugging Face Trainer, TRL)."""
