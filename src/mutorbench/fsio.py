@@ -78,27 +78,51 @@ def run_folder_lock(run_dir: str | Path, *, wait: bool, on_wait=None) -> Iterato
     """Hold an advisory lock (flock) on the run folder itself for the whole run.
 
     Locking the directory creates no file in it. ``wait``: block until the holder is done
-    (``on_wait`` is called once first); otherwise refuse with one line.
+    (``on_wait`` is called once first); otherwise refuse with one line. If the body fails, the
+    folders this call created are removed again when still empty (nothing half-made is left).
     """
     run_dir = Path(run_dir)
+    created = [p for p in (run_dir, *run_dir.parents) if not p.exists()]
+    while True:
+        fd = _lock(run_dir, wait=wait, on_wait=on_wait)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(run_dir).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # the holder removed the folder we waited on: lock the one there now
+        on_wait = None
+    try:
+        yield run_dir
+    except BaseException:
+        for folder in created:  # innermost first; a folder with anything in it stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock(run_dir: Path, *, wait: bool, on_wait) -> int:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as err:
         raise ValueError(os_error_message(err, f"creating {run_dir}")) from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise RunLocked(f"{run_dir} is in use by another mutor-bench process; wait for it "
-                                "to finish or choose another output_dir/run_name") from None
-            if on_wait is not None:
-                on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield run_dir
-    finally:
-        os.close(fd)  # releases the lock
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if not wait:
+            os.close(fd)
+            raise RunLocked(f"{run_dir} is in use by another mutor-bench process; wait for it "
+                            "to finish or choose another output_dir/run_name") from None
+        if on_wait is not None:
+            on_wait()
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 def append_line(path: str | Path, line: str) -> None:

@@ -18,6 +18,9 @@ class MethodBase:
     Config: ClassVar[type]  # the method's config section (pydantic, with an `id` literal)
     display_name: ClassVar[str] = ""  # as tables print it ("Next-Token", "MuToR")
     supports_lora: ClassVar[bool] = False  # peft LoRA applies (adapters + trainable token rows)
+    # its losses read batch.segment_ids (methods/packing.py): batch.packing may be on. A method
+    # that reduces per row would silently average packed examples together, so it is opt-in.
+    supports_packing: ClassVar[bool] = False
     prefix_attention: str = "bidirectional"
     # a method's own decoding (teacherless: parallel) and per-token scoring inputs; None: the
     # evaluator's greedy decoding and teacher-forced next-token inputs

@@ -34,6 +34,9 @@ class ModelInputs:
     labels: torch.Tensor  # [B, L] long, IGNORE_INDEX where no loss
     is_register: torch.Tensor  # [B, L] bool
     lengths: torch.Tensor  # [B] long, unpadded length of each row
+    # packed rows (methods/packing.py): the example (0..n-1) each slot holds, -1 on padding;
+    # None: one example per row
+    segment_ids: torch.Tensor | None = None
 
     def model_kwargs(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
         """Keyword arguments for the model's forward; ``dtype``: the model's compute dtype.
@@ -48,7 +51,8 @@ class ModelInputs:
                 "attention_mask": mask}
 
     def to(self, device: torch.device | str) -> ModelInputs:
-        return ModelInputs(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+        return ModelInputs(**{f.name: None if getattr(self, f.name) is None
+                              else getattr(self, f.name).to(device) for f in fields(self)})
 
     @property
     def num_regular_tokens(self) -> int:

@@ -56,21 +56,34 @@ def forward_token_losses(model, batch) -> torch.Tensor:
     return token_cross_entropy(logits, batch.labels)
 
 
-def count(select: torch.Tensor, reduction: str) -> int:
-    """The normaliser of a part, known before any forward pass."""
+def _per_example(values: torch.Tensor, segments: torch.Tensor | None) -> torch.Tensor:
+    """Row sums of ``values`` [B, L], or sums per example of packed rows (``segments``)."""
+    if segments is None:
+        return values.sum(dim=1)
+    ids = segments.clamp(min=0).flatten()  # padding (-1) carries no selected slot
+    return values.new_zeros(int(segments.max()) + 1).index_add(0, ids, values.flatten())
+
+
+def count(select: torch.Tensor, reduction: str, segments: torch.Tensor | None = None) -> int:
+    """The normaliser of a part, known before any forward pass (``segments``: packed rows)."""
     check_reduction(reduction)
     if reduction == "token":
         return int(select.sum())
-    return int((select.sum(dim=1) > 0).sum())
+    return int((_per_example(select.long(), segments) > 0).sum())
 
 
-def term(ce: torch.Tensor, select: torch.Tensor, reduction: str) -> LossTerm:
-    """Per-slot losses ``ce`` [B, L] over the slots in ``select`` [B, L] (bool), unnormalised."""
-    n = count(select, reduction)
+def term(ce: torch.Tensor, select: torch.Tensor, reduction: str,
+         segments: torch.Tensor | None = None) -> LossTerm:
+    """Per-slot losses ``ce`` [B, L] over the slots in ``select`` [B, L] (bool), unnormalised.
+
+    ``segments`` (packed rows): the example of each slot, so that ``per_example`` still means per
+    example and not per row."""
+    n = count(select, reduction, segments)
     select = select.to(ce.dtype)
     if reduction == "token":
         return LossTerm((ce * select).sum(), n)
-    per_example = (ce * select).sum(dim=1) / select.sum(dim=1).clamp(min=1)
+    per_example = (_per_example(ce * select, segments)
+                   / _per_example(select, segments).clamp(min=1))
     return LossTerm(per_example.sum(), n)
 
 

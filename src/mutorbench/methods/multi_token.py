@@ -46,11 +46,16 @@ def decoder_stack(model):
     return adapter, adapter.layers_of(model)
 
 
-def shift_labels(labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Targets of the head predicting ``k + 1`` ahead: ``labels[:, t + k]`` (labels predict t+1)."""
+def shift_labels(labels: torch.Tensor, k: int, segments: torch.Tensor | None = None) -> torch.Tensor:
+    """Targets of the head predicting ``k + 1`` ahead: ``labels[:, t + k]`` (labels predict t+1);
+    in packed rows (``segments``) only within the slot's own example."""
     out = torch.full_like(labels, IGNORE_INDEX)
     if k < labels.shape[1]:
-        out[:, : labels.shape[1] - k] = labels[:, k:]
+        ahead = labels[:, k:]
+        if segments is not None:
+            ahead = ahead.masked_fill(segments[:, k:] != segments[:, :labels.shape[1] - k],
+                                      IGNORE_INDEX)
+        out[:, : labels.shape[1] - k] = ahead
     return out
 
 
@@ -140,6 +145,7 @@ class DSMultiTokenConfig(_HeadsConfig):
 class MultiToken(MethodBase):
     Config = MultiTokenConfig
     display_name = "Multi-Token"
+    supports_packing = True  # losses and shifted targets read batch.segment_ids
     d_max: int = 2  # the paper's tuned Multi-Token setting everywhere: d_max = 2, a = 0.1
     a: float = 0.1
     reduction: str = "per_example"
@@ -202,11 +208,12 @@ class MultiToken(MethodBase):
     def _selects(self, batch: ModelInputs) -> dict[str, torch.Tensor]:
         out = {"regular": batch.labels != IGNORE_INDEX}
         for k in range(1, self.n_heads + 1):
-            out[f"head{k}"] = shift_labels(batch.labels, k) != IGNORE_INDEX
+            out[f"head{k}"] = shift_labels(batch.labels, k, batch.segment_ids) != IGNORE_INDEX
         return out
 
     def loss_counts(self, batch: ModelInputs) -> dict[str, int]:
-        return {k: count(s, self.reduction) for k, s in self._selects(batch).items()}
+        return {k: count(s, self.reduction, batch.segment_ids)
+                for k, s in self._selects(batch).items()}
 
     def head_logits(self, model, batch: ModelInputs) -> list[torch.Tensor]:
         """[next-token logits, head 1 logits, ...]: each [B, L, V]."""
@@ -229,8 +236,8 @@ class MultiToken(MethodBase):
         logits = self.head_logits(model, batch)
         terms = {}
         for k, (name, select) in enumerate(selects.items()):
-            ce = token_cross_entropy(logits[k], shift_labels(batch.labels, k))
-            terms[name] = term(ce, select, self.reduction)
+            ce = token_cross_entropy(logits[k], shift_labels(batch.labels, k, batch.segment_ids))
+            terms[name] = term(ce, select, self.reduction, batch.segment_ids)
         return terms
 
 

@@ -119,6 +119,7 @@ class MuToR(MethodBase):
 
     Config = MutorConfig
     display_name = "MuToR"
+    supports_packing = True  # its losses read batch.segment_ids
     supports_lora = True  # the register rows train through peft's trainable_token_indices
 
     d_min: int = 1
@@ -211,11 +212,13 @@ class MuToR(MethodBase):
         return {"regular": labelled & ~batch.is_register, "register": labelled & batch.is_register}
 
     def loss_counts(self, batch: ModelInputs) -> dict[str, int]:
-        return {k: count(s, self.reduction) for k, s in self._selects(batch).items()}
+        return {k: count(s, self.reduction, batch.segment_ids)
+                for k, s in self._selects(batch).items()}
 
     def loss_terms(self, model, batch: ModelInputs) -> dict[str, LossTerm]:
         ce = forward_token_losses(model, batch)
-        return {k: term(ce, s, self.reduction) for k, s in self._selects(batch).items()}
+        return {k: term(ce, s, self.reduction, batch.segment_ids)
+                for k, s in self._selects(batch).items()}
 
     def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
         """Normalised losses of one batch: ``loss`` and each part as ``loss_<part>``."""

@@ -44,6 +44,7 @@ class NextToken(MethodBase):
 
     Config = NtpConfig
     display_name = "Next-Token"
+    supports_packing = True  # its losses read batch.segment_ids
     supports_lora = True
 
     prefix_attention: str = "bidirectional"
@@ -75,11 +76,12 @@ class NextToken(MethodBase):
         return {"regular": 1.0}
 
     def loss_counts(self, batch: ModelInputs) -> dict[str, int]:
-        return {"regular": count(batch.labels != IGNORE_INDEX, self.reduction)}
+        return {"regular": count(batch.labels != IGNORE_INDEX, self.reduction, batch.segment_ids)}
 
     def loss_terms(self, model, batch: ModelInputs) -> dict[str, LossTerm]:
         ce = forward_token_losses(model, batch)
-        return {"regular": term(ce, batch.labels != IGNORE_INDEX, self.reduction)}
+        return {"regular": term(ce, batch.labels != IGNORE_INDEX, self.reduction,
+                                batch.segment_ids)}
 
     def losses(self, model, batch: ModelInputs) -> dict[str, torch.Tensor]:
         """Normalised losses of one batch: ``loss`` and ``loss_regular``."""

@@ -122,6 +122,16 @@ class OptimConfig(_Strict):
 class BatchConfig(_Strict):
     micro_batch_size: PositiveInt = 16  # per process
     grad_accumulation: PositiveInt = 1
+    # several examples per row (methods/packing.py): same losses, fewer pad slots; rows at most
+    # pack_width slots (None: the micro-batch's widest example)
+    packing: bool = False
+    pack_width: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _width_with_packing(self):
+        if self.pack_width is not None and not self.packing:
+            raise ValueError("pack_width applies with packing: true only")
+        return self
 
 
 class BudgetConfig(_Strict):
@@ -285,6 +295,10 @@ def parse_config(tree: Any) -> RunConfig:
         cfg = RunConfig.model_validate_json(_to_json(tree))
     except ValidationError as err:
         raise ValueError(_one_line(err)) from None
+    if cfg.batch.packing and not METHODS.get(cfg.method.id).supports_packing:
+        raise ValueError(f"config error at batch.packing: method {cfg.method.id!r} does not read "
+                         "packed rows (supports_packing); packing works with "
+                         f"{', '.join(n for n, c in METHODS.items() if c.supports_packing)}")
     if cfg.peft == "lora" and not METHODS.get(cfg.method.id).supports_lora:
         raise ValueError(f"config error at peft: lora supports methods "
                          f"{', '.join(lora_methods())}, not {cfg.method.id!r}")

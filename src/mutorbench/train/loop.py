@@ -23,6 +23,7 @@ from mutorbench import results
 from mutorbench.evaluation.evaluator import build_evaluator, check_metric, metric_keys
 from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
 from mutorbench.methods.losses import combine
+from mutorbench.methods.packing import pack
 from mutorbench.metrics import get_metric
 from mutorbench.models.adapters import adapter_for
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
@@ -241,6 +242,7 @@ def _attach_method(run: _Run) -> None:
                          else None)
     run.method.prepare(run.model, run.tokenizer)
     run.loss_weights, run.suppress_ids = run.method.loss_weights(), run.method.suppress_ids()
+    _check_pack_width(run)
     if cfg.peft == "lora":
         from mutorbench.models.lora import apply_lora
 
@@ -252,6 +254,17 @@ def _attach_method(run: _Run) -> None:
     run.compute_dtype = next(run.model.parameters()).dtype
     if cfg.precision == "bf16-autocast":
         run.autocast = torch.autocast(run.dist.device.type, dtype=torch.bfloat16)
+
+
+def _check_pack_width(run: _Run) -> None:
+    """Before the first step: the longest examples' layouts (registers included) fit a row."""
+    b = run.cfg.batch
+    if b.packing and b.pack_width is not None:
+        longest = sorted(run.examples, key=lambda e: len(e.prompt_ids) + len(e.answer_ids))[-64:]
+        widest = int(run.method.build_batch(longest, pad_id=0).lengths.max())
+        if widest > b.pack_width:
+            raise ValueError(f"batch.pack_width={b.pack_width} is narrower than the longest "
+                             f"example's layout ({widest} slots with {run.method.id})")
 
 
 def _plan_steps(run: _Run) -> None:
@@ -272,6 +285,7 @@ def _plan_steps(run: _Run) -> None:
     if cfg.export and cfg.parallel == "fsdp" and world > 1:
         raise ValueError("export=true needs whole weights on one process: use parallel=ddp "
                          "(FSDP shards them)")
+
 
 
 def _plan(run: _Run) -> None:
@@ -301,10 +315,11 @@ def _optimizer_step(run: _Run, step: int) -> dict:
     state.order_hash = chain_hash(state.order_hash, run.sampler.global_batch_at(step))
     micro = run.sampler.local_micro_batches(step, dist.rank, dist.world,
                                             run.cfg.batch.grad_accumulation)
-    batches = [method.build_batch([run.examples[i] for i in mb],
-                                  pad_id=run.tokenizer.pad_token_id,
-                                  epoch=run.sampler.epoch_of(step),
-                                  dtype=run.compute_dtype).to(dist.device) for mb in micro]
+    batches = [_packed(run, method.build_batch([run.examples[i] for i in mb],
+                                               pad_id=run.tokenizer.pad_token_id,
+                                               epoch=run.sampler.epoch_of(step),
+                                               dtype=run.compute_dtype)).to(dist.device)
+               for mb in micro]
     local = [sum(method.loss_counts(x)[n] for x in batches) for n in names]
     local += [sum(x.num_regular_tokens for x in batches),
               sum(x.num_register_tokens for x in batches)]
@@ -339,6 +354,12 @@ def _optimizer_step(run: _Run, step: int) -> dict:
             **{f"loss_{n}": v for n, v in parts.items()}, "grad_norm": grad_norm,
             "regular_tokens": int(summed[-2]), "register_tokens": int(summed[-1]),
             "time_s": elapsed}
+
+
+def _packed(run: _Run, batch):
+    """The micro-batch as built, or packed (batch.packing): offsets are drawn before packing."""
+    b = run.cfg.batch
+    return pack(batch, pad_id=run.tokenizer.pad_token_id, width=b.pack_width) if b.packing else batch
 
 
 def _show(run: _Run, bar, record: dict) -> None:

@@ -1,0 +1,79 @@
+"""Training-step throughput of a method, padded or packed: shared by `tox -e bench` (CPU) and the
+prepared GPU benchmark (benchmarks/gpu_throughput.py).
+
+A measurement is a fixed list of global batches (the suite's own data order over the given
+examples), each step forward + backward + optimizer, timed after warm-up steps. Tokens/s counts
+the tokens the step trains on (regular and register), never pad slots; ``padding`` is the share
+of computed slots that hold no token; ``flops`` is the analytic forward x 3 of the shapes the
+hardware computed (flops.py), so MFU = flops / time / peak.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections.abc import Sequence
+
+import torch
+
+from mutorbench.examples import Example
+from mutorbench.flops import batch_flops
+from mutorbench.methods.losses import combine
+from mutorbench.methods.packing import pack
+from mutorbench.train.sampler import OrderSampler
+
+
+def random_examples(lengths: Sequence[tuple[int, int]], vocab: int, eos_id: int,
+                    seed: int = 0) -> list[Example]:
+    """Examples of the given (prompt, answer) token lengths, random ids (weights are random too)."""
+    rng = random.Random(seed)
+    return [Example(tuple(rng.randrange(3, vocab) for _ in range(p)),
+                    tuple(rng.randrange(3, vocab) for _ in range(a - 1)) + (eos_id,), i)
+            for i, (p, a) in enumerate(lengths)]
+
+
+def global_batches(examples: list[Example], batch: int, steps: int, seed: int = 0):
+    order = OrderSampler(seed, len(examples), batch, len(examples) // batch)
+    return [[examples[i] for i in order.global_batch_at(s)] for s in range(steps)]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: int,
+            warmup: int = 2, config=None) -> dict:
+    """Step time, tokens/s, padding and FLOPs over ``batches`` (after ``warmup`` steps)."""
+    device = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    weights = method.loss_weights()
+    times, regular, register, slots, tokens, flops = [], 0, 0, 0, 0, 0.0
+    for k, examples in enumerate(batches):
+        micro = [method.build_batch(examples[s:s + micro_batch], pad_id=pad_id, dtype=dtype)
+                 for s in range(0, len(examples), micro_batch)]
+        if packed:
+            micro = [pack(b, pad_id=pad_id) for b in micro]
+        micro = [b.to(device) for b in micro]
+        counts = {n: sum(method.loss_counts(b)[n] for b in micro) for n in weights}
+        _sync(device)
+        t0 = time.perf_counter()
+        for b in micro:
+            combine(method.loss_terms(model, b), weights, counts).backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        _sync(device)
+        if k >= warmup:
+            times.append(time.perf_counter() - t0)
+            regular += sum(b.num_regular_tokens for b in micro)
+            register += sum(b.num_register_tokens for b in micro)
+            slots += sum(b.input_ids.numel() for b in micro)
+            tokens += sum(int(b.lengths.sum()) for b in micro)
+            if config is not None:
+                flops += 3 * sum(batch_flops(config, *b.input_ids.shape) for b in micro)
+    total = sum(times)
+    return {"step_s_median": statistics.median(times), "steps": len(times),
+            "regular_tokens_per_s": regular / total, "register_tokens_per_s": register / total,
+            "padding": 1.0 - tokens / slots, "flops_per_s": flops / total}

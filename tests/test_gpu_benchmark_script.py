@@ -1,0 +1,28 @@
+"""The prepared GPU benchmark runs anywhere with --tiny, so a GPU session never finds it broken."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_throughput.py"
+
+
+def test_the_gpu_benchmark_runs_tiny_on_cpu_and_writes_its_json(tmp_path):
+    out = tmp_path / "gpu.json"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--steps", "1", "--batch", "8",
+                           "--micro-batch", "4", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data == json.loads(proc.stdout)
+    assert set(data["runs"]) == {f"{m}/sdpa/{layout}" for m in ("ntp", "mutor")
+                                 for layout in ("padded", "packed")} | {
+        "ntp/eager/official batch 1", "mutor/eager/official batch 1"}
+    for name, run in data["runs"].items():
+        assert run["regular_tokens_per_s"] > 0 and 0 <= run["padding"] < 1, name
+        assert (run["register_tokens_per_s"] > 0) == name.startswith("mutor"), name
+    assert data["runs"]["mutor/sdpa/packed"]["padding"] < data["runs"]["mutor/sdpa/padded"]["padding"]
+    assert data["runs"]["ntp/eager/official batch 1"]["padding"] == 0.0
+    assert set(data["ratios"]) == {"mutor/ntp step (padded)", "mutor/ntp step (packed)",
+                                   "mutor packed tokens/s vs official batch-1 eager"}
