@@ -17,7 +17,7 @@ from mutorbench.tasks.base import texts_hash
 
 
 def trivial_baseline(task, split: str = "test") -> dict:
-    """``{"name", "rule", "values": {metric: value}}`` of the task's trivial baseline on ``split``."""
+    """``{"name", "rule", "values": {metric: value}}``: the task's trivial baseline on a split."""
     trivial = task.trivial_completions(split)
     values, _ = get_scorer(task.metric)(trivial["completions"],
                                         [answer for _, answer in task.texts(split)])

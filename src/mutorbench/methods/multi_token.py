@@ -46,7 +46,8 @@ def decoder_stack(model):
     return adapter, adapter.layers_of(model)
 
 
-def shift_labels(labels: torch.Tensor, k: int, segments: torch.Tensor | None = None) -> torch.Tensor:
+def shift_labels(labels: torch.Tensor, k: int,
+                 segments: torch.Tensor | None = None) -> torch.Tensor:
     """Targets of the head predicting ``k + 1`` ahead: ``labels[:, t + k]`` (labels predict t+1);
     in packed rows (``segments``) only within the slot's own example."""
     out = torch.full_like(labels, IGNORE_INDEX)

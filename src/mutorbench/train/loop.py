@@ -359,7 +359,9 @@ def _optimizer_step(run: _Run, step: int) -> dict:
 def _packed(run: _Run, batch):
     """The micro-batch as built, or packed (batch.packing): offsets are drawn before packing."""
     b = run.cfg.batch
-    return pack(batch, pad_id=run.tokenizer.pad_token_id, width=b.pack_width) if b.packing else batch
+    if not b.packing:
+        return batch
+    return pack(batch, pad_id=run.tokenizer.pad_token_id, width=b.pack_width)
 
 
 def _show(run: _Run, bar, record: dict) -> None:
