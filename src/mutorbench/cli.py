@@ -100,6 +100,7 @@ def _check(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     import mutorbench.methods  # noqa: F401 (registers the built-in methods)
     from mutorbench.demo import DemoConfig
+    from mutorbench.params import shipped_architectures
     from mutorbench.registry import METHODS
 
     parser = argparse.ArgumentParser(prog="mutor-bench", description=__doc__)
@@ -163,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     par = sub.add_parser("params", help="parameters a method adds to a model (meta device, JSON)")
     par.add_argument("--model", required=True,
-                     help="gemma-2b, llama-3-8b, a directory with config.json, or a hub id")
+                     help="a shipped architecture (" + ", ".join(shipped_architectures())
+                     + "), a directory with config.json, or a hub id")
     par.add_argument("--method", required=True,
                      help="a registered method: " + ", ".join(METHODS.names()))
     par.add_argument("--set", action="append", metavar="KEY=VALUE",

@@ -22,13 +22,24 @@ HUB_ARCHITECTURES = {"google/gemma-2b": "gemma-2b", "meta-llama/Meta-Llama-3-8B"
 def load_architecture(name_or_path: str):
     from transformers import AutoConfig
 
+    from mutorbench.models.adapters import named_architecture
+
+    if (named := named_architecture(name_or_path)) is not None:  # e.g. llamagen-b
+        return named
     source = ARCH_DIR / name_or_path if name_or_path in ARCHITECTURES else name_or_path
     try:
         return AutoConfig.from_pretrained(source)
     except OSError as err:
         raise ValueError(f"cannot load a model config from {name_or_path!r} (shipped: "
-                         f"{', '.join(ARCHITECTURES)}; or a directory with config.json): "
+                         f"{', '.join(shipped_architectures())}; or a directory with "
+                         "config.json): "
                          f"{str(err).splitlines()[0]}") from None
+
+
+def shipped_architectures() -> list[str]:
+    from mutorbench.models.adapters import ADAPTERS
+
+    return ARCHITECTURES + [name for _, a in ADAPTERS.items() for name in a.configs]
 
 
 def _numel(module: torch.nn.Module) -> int:
@@ -57,14 +68,13 @@ def run_params(cfg) -> dict:
 
 def count_params(model: str | object, method_cfg, lora_cfg=None) -> dict:
     """``model``: a shipped architecture name, a directory or hub id, or a transformers config."""
-    from transformers import AutoModelForCausalLM
-
+    from mutorbench.models.adapters import build_from_config
     from mutorbench.registry import METHODS
 
     name_or_path = model if isinstance(model, str) else model.model_type
     config = load_architecture(model) if isinstance(model, str) else model
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config)
+        model = build_from_config(config)
     base = _numel(model)
     method = METHODS.get(method_cfg.id).from_config(method_cfg, seed=0)
     with torch.device("meta"):

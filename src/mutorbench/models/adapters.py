@@ -10,11 +10,12 @@ in by registering an adapter for its ``config.model_type``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import GemmaConfig, GPT2Config, LlamaConfig, PretrainedConfig, Qwen2Config
 
+from mutorbench.models.llamagen import LlamaGen, LlamaGenConfig
 from mutorbench.registry import Registry
 
 
@@ -30,9 +31,13 @@ class ModelAdapter:
     positions: str = "max_position_embeddings"  # the config's position limit (None: no limit)
     # a tiny config of this family from (sizes, special ids, tie); None: not built at tiny scale
     tiny: Callable[..., PretrainedConfig] | None = None
+    # a family that is not a transformers model: how to build one from its config, and the
+    # architectures shipped by name (``params --model llamagen-b``)
+    build: Callable | None = None
+    configs: dict = field(default_factory=dict)
 
     def inner_of(self, model) -> torch.nn.Module:
-        return getattr(model, self.inner)
+        return getattr(model, self.inner) if self.inner else model  # "": no wrapper
 
     def layers_of(self, model) -> torch.nn.ModuleList:
         return getattr(self.inner_of(model), self.layers)
@@ -88,8 +93,26 @@ for _adapter in (
     ModelAdapter("qwen2", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_qwen2),
     ModelAdapter("mistral", "model", "layers", "norm", "embed_tokens", "rotary_emb"),
     ModelAdapter("gpt2", "transformer", "h", "ln_f", "wte", None, tiny=_tiny_gpt2),
+    # LlamaGen's GPT (images): its own module, RoPE computed inside the attention
+    ModelAdapter("llamagen", "", "layers", "norm", "tok_embeddings", None, head="output",
+                 build=LlamaGen, configs={"llamagen-b": LlamaGenConfig}),
 ):
     ADAPTERS.register(_adapter)
+
+
+def named_architecture(name: str):
+    """The config of an architecture a non-transformers family ships by name, or None."""
+    return next((a.configs[name]() for _, a in ADAPTERS.items() if name in a.configs), None)
+
+
+def build_from_config(config) -> torch.nn.Module:
+    """A model with random weights: the family's own builder, else transformers'."""
+    adapter = ADAPTERS.get(config.model_type) if config.model_type in ADAPTERS else None
+    if adapter is not None and adapter.build is not None:
+        return adapter.build(config)
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_config(config)
 
 
 def tiny_families() -> list[str]:
