@@ -3,8 +3,9 @@
 Multi-Token heads, DS modules, FSDP sharding, LoRA counts and ``params`` ask the adapter for the
 decoder layers, final norm, embeddings, rotary embedding and output head; nothing else guesses
 attribute paths. A family that the tiny scale can build also says how (``tiny``: sizes -> its
-transformers config; models/tiny.py fills the sizes). A model that is not a Hugging Face ``PreTrainedModel`` (the image model) plugs
-in by registering an adapter for its ``config.model_type``.
+transformers config; models/tiny.py fills the sizes). A model that is not a Hugging Face
+``PreTrainedModel`` (LlamaGen, the image model) plugs in with an adapter for its
+``config.model_type`` that also builds it (``build``) and names its shipped architectures.
 """
 
 from __future__ import annotations
@@ -88,9 +89,12 @@ def _tiny_gpt2(s: dict, special: dict, tie: bool | None) -> PretrainedConfig:
 
 
 for _adapter in (
-    ModelAdapter("llama", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_llama),
-    ModelAdapter("gemma", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_gemma),
-    ModelAdapter("qwen2", "model", "layers", "norm", "embed_tokens", "rotary_emb", tiny=_tiny_qwen2),
+    ModelAdapter("llama", "model", "layers", "norm", "embed_tokens", "rotary_emb",
+                 tiny=_tiny_llama),
+    ModelAdapter("gemma", "model", "layers", "norm", "embed_tokens", "rotary_emb",
+                 tiny=_tiny_gemma),
+    ModelAdapter("qwen2", "model", "layers", "norm", "embed_tokens", "rotary_emb",
+                 tiny=_tiny_qwen2),
     ModelAdapter("mistral", "model", "layers", "norm", "embed_tokens", "rotary_emb"),
     ModelAdapter("gpt2", "transformer", "h", "ln_f", "wte", None, tiny=_tiny_gpt2),
     # LlamaGen's GPT (images): its own module, RoPE computed inside the attention

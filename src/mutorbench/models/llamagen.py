@@ -115,7 +115,8 @@ class RMSNorm(nn.Module):
 
     def forward(self, x):
         xf = x.float()
-        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+        normed = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return normed.type_as(x) * self.weight
 
 
 class Attention(nn.Module):
@@ -192,7 +193,7 @@ class LlamaGen(nn.Module):
         nn.init.zeros_(self.output.weight)
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """Codes through ``tok_embeddings``, ids from the class offset on through the class table."""
+        """Codes via ``tok_embeddings``; ids from the class offset on via the class table."""
         offset = self.config.class_token_offset
         is_class = input_ids >= offset
         codes = self.tok_embeddings(input_ids.masked_fill(is_class, 0))
