@@ -22,7 +22,8 @@ from mutorbench.train.loop import train
 from tests.runs import tiny_run
 
 TOKENIZER = train_bpe_tokenizer([f"{i} apples and {i + 3} pens" for i in range(100)], 300)
-OPTIONS = {"mutor": {"d_max": 3}, "multi_token": {"d_max": 3}, "ds_multi_token": {"d_max": 3}}
+OPTIONS = {"mutor": {"d_max": 3}, "multi_token": {"d_max": 3}, "ds_multi_token": {"d_max": 3},
+           "mutor_2d": {"d_max_2d": 2, "grid_width": 3, "register_count": 2}}  # sparse too
 ARMS = [(m, r) for m, cls in METHODS.items() if cls.supports_packing
         for r in ("per_example", "token")]
 

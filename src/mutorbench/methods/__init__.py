@@ -5,3 +5,4 @@ from mutorbench.methods import ntp  # noqa: F401, I001
 from mutorbench.methods import mutor  # noqa: F401
 from mutorbench.methods import multi_token  # noqa: F401
 from mutorbench.methods import teacherless  # noqa: F401
+from mutorbench.methods import mutor_2d  # noqa: F401

@@ -160,3 +160,55 @@ def build_layout(
         is_register=is_register,
         lengths=lengths,
     )
+
+
+def build_sparse_layout(
+    prompts: Sequence[Sequence[int]],
+    answers: Sequence[Sequence[int]],
+    *,
+    offsets: Sequence[int],
+    anchors: Sequence[Sequence[int]],
+    register_table: torch.Tensor,
+    pad_id: int,
+    prefix_attention: str,
+    dtype: torch.dtype,
+) -> ModelInputs:
+    """The MuToR layout with registers only before the answer tokens in ``anchors[b]`` (answer
+    indices j whose register has a target, j < A - d + 1): sparse registers (the paper's 80 of
+    256). Slot by slot, the same rules as ``build_layout``, which it equals when every valid j
+    is an anchor; per-example loops, so it is slower than the dense builder."""
+    check_examples(prompts, answers)
+    masks.check_prefix_mode(prefix_attention)
+    masks.check_mask_dtype(dtype)
+    rows = []
+    for b, (prompt, answer) in enumerate(zip(prompts, answers)):
+        x, P, A, d = [*prompt, *answer], len(prompt), len(answer), int(offsets[b])
+        chosen = set(int(j) for j in anchors[b])
+        if any(j < 0 or j > A - d for j in chosen):
+            raise ValueError(f"example {b}: anchors {sorted(chosen)} must be answer indices "
+                             f"0..{A - d} (a register's target must lie inside the answer)")
+        horizon_of = masks.prompt_horizon(torch.arange(P + A), torch.tensor(P), prefix_attention)
+        slots = []  # (input, label, position, key_index, horizon, is_register)
+        for free in range(P + A):
+            j = free - P
+            if j in chosen:
+                target = P + j - 1 + d
+                slots.append((int(register_table[d - 1]), x[target], target - 1,
+                              masks.NEVER_VISIBLE, P + j - 1, True))
+            label = x[free + 1] if free >= P - 1 and free + 1 < P + A else IGNORE_INDEX
+            slots.append((x[free], label, free, free, int(horizon_of[free]), False))
+        rows.append(slots)
+    width = max(len(r) for r in rows)
+    pad = (pad_id, IGNORE_INDEX, 0, masks.NEVER_VISIBLE, -1, False)
+    padded = [r + [pad] * (width - len(r)) for r in rows]
+
+    def column(k: int, kind=torch.long) -> torch.Tensor:
+        return torch.tensor([[slot[k] for slot in row] for row in padded], dtype=kind)
+
+    key_index, horizon = column(3), column(4)
+    return ModelInputs(
+        input_ids=column(0), position_ids=column(2),
+        attention_mask=masks.additive_mask(masks.visibility(key_index, horizon), dtype),
+        labels=column(1), is_register=column(5, torch.bool),
+        lengths=torch.tensor([len(r) for r in rows], dtype=torch.long),
+    )

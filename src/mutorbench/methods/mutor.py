@@ -20,7 +20,12 @@ from mutorbench.configbase import PositiveInt, Strict
 from mutorbench.examples import Example
 from mutorbench.masks import check_prefix_mode
 from mutorbench.methods.base import MethodBase
-from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs, build_layout
+from mutorbench.methods.layout import (
+    IGNORE_INDEX,
+    ModelInputs,
+    build_layout,
+    build_sparse_layout,
+)
 from mutorbench.methods.losses import (
     LossTerm,
     check_reduction,
@@ -33,8 +38,10 @@ from mutorbench.models.registers import RegisterState, add_registers, save_witho
 from mutorbench.registry import METHODS
 
 REGISTER_MODES = ("shared", "per_offset")
-# Stream tag so offset draws never coincide with other draws keyed by (seed, epoch, index).
+# Stream tags so offset and anchor draws never coincide with other draws keyed by
+# (seed, epoch, index).
 _OFFSET_STREAM = 0x6D75_746F
+_ANCHOR_STREAM = 0x616E_6368
 
 
 def _register_table(register_id: int | Sequence[int], offsets: list[int], pad_id: int) -> torch.Tensor:
@@ -101,6 +108,15 @@ def sample_offsets(
     ]
 
 
+def sample_anchors(seed: int, epoch: int, index: int, valid: int, count: int) -> list[int]:
+    """Sparse registers: ``count`` of the ``valid`` answer positions (those whose register has a
+    target), uniformly without replacement; a pure function of (seed, epoch, example index)."""
+    if valid <= 0:
+        return []
+    rng = np.random.default_rng([_ANCHOR_STREAM, seed, epoch, int(index)])
+    return sorted(int(j) for j in rng.choice(valid, size=min(count, valid), replace=False))
+
+
 class MutorConfig(Strict):
     id: Literal["mutor"] = "mutor"
     d_min: PositiveInt = 1
@@ -110,6 +126,9 @@ class MutorConfig(Strict):
     prefix_attention: Literal["bidirectional", "causal"] = "bidirectional"
     registers: Literal["shared", "per_offset"] = "shared"
     init_std: Annotated[float, Field(gt=0.0)] | None = None
+    # sparse registers: this many per example at random answer positions (None: one before every
+    # answer token, the paper's text setting; Tables 8/9/15 use 80 of 256 image tokens)
+    register_count: PositiveInt | None = None
 
 
 @METHODS.register
@@ -130,6 +149,7 @@ class MuToR(MethodBase):
     registers: str = "shared"  # or "per_offset": one register token per d (paper Table 6)
     seed: int = 0
     init_std: float | None = None  # None: the model config's initializer_range
+    register_count: int | None = None  # sparse: registers per example at seeded random anchors
     id: str = "mutor"
     state: RegisterState | None = field(default=None, repr=False)
 
@@ -147,7 +167,7 @@ class MuToR(MethodBase):
         out = {
             "d_min": self.d_min, "d_max": self.d_max, "a": self.a, "reduction": self.reduction,
             "prefix_attention": self.prefix_attention, "registers": self.registers,
-            "seed": self.seed,
+            "seed": self.seed, "register_count": self.register_count,
         }
         if self.state is not None:
             out["register_init"] = self.state.init
@@ -189,11 +209,25 @@ class MuToR(MethodBase):
         """Register rows stripped, the original tokenizer saved."""
         save_without_registers(model, self.state, path)
 
+    def offsets(self, epoch: int, indices: Sequence[int]) -> list[int]:
+        """One d per example: U{d_min..d_max} (MuToR-2D draws its own)."""
+        return sample_offsets(self.seed, epoch, indices, self.d_min, self.d_max)
+
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32
     ) -> ModelInputs:
         ids = self.register_ids
-        offsets = sample_offsets(self.seed, epoch, [e.index for e in examples], self.d_min, self.d_max)
+        offsets = self.offsets(epoch, [e.index for e in examples])
+        if self.register_count is not None:
+            register_id = ids[0] if self.registers == "shared" else ids
+            anchors = [sample_anchors(self.seed, epoch, e.index,
+                                      max(0, len(e.answer_ids) - d + 1), self.register_count)
+                       for e, d in zip(examples, offsets)]
+            return build_sparse_layout(
+                [e.prompt_ids for e in examples], [e.answer_ids for e in examples],
+                offsets=offsets, anchors=anchors,
+                register_table=_register_table(register_id, offsets, pad_id), pad_id=pad_id,
+                prefix_attention=self.prefix_attention, dtype=dtype)
         return build_mutor_inputs(
             [e.prompt_ids for e in examples],
             [e.answer_ids for e in examples],
