@@ -127,17 +127,27 @@ class Attention(nn.Module):
         self.wo = nn.Linear(c.dim, c.dim, bias=False)
         self.resid_dropout = nn.Dropout(c.resid_dropout_p)
 
-    def forward(self, x, rope, mask):
+    def forward(self, x, rope, mask, past=None):
+        """``past``: this layer's cached (k, v) of earlier slots (decoding); returns the output
+        and the (k, v) to cache."""
         B, L, _ = x.shape
         q, k, v = self.wqkv(x).split([self.n_head * self.head_dim, self.n_kv * self.head_dim,
                                       self.n_kv * self.head_dim], dim=-1)
         q = apply_rope(q.view(B, L, self.n_head, self.head_dim), rope).transpose(1, 2)
         k = apply_rope(k.view(B, L, self.n_kv, self.head_dim), rope).transpose(1, 2)
         v = v.view(B, L, self.n_kv, self.head_dim).transpose(1, 2)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        cached = (k, v)
         k = k.repeat_interleave(self.n_head // self.n_kv, dim=1)
         v = v.repeat_interleave(self.n_head // self.n_kv, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
-        return self.resid_dropout(self.wo(out.transpose(1, 2).reshape(B, L, -1)))
+        # no mask: causal over the new slots, all cached slots visible (they come first)
+        if mask is None and past is not None and L > 1:
+            mask = torch.ones(L, k.shape[2], dtype=torch.bool, device=x.device).tril(
+                k.shape[2] - L)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                             is_causal=mask is None and past is None)
+        return self.resid_dropout(self.wo(out.transpose(1, 2).reshape(B, L, -1))), cached
 
 
 class FeedForward(nn.Module):
@@ -159,9 +169,10 @@ class TransformerBlock(nn.Module):
         self.attention_norm = RMSNorm(c.dim, c.norm_eps)
         self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
 
-    def forward(self, x, rope, mask):
-        h = x + self.attention(self.attention_norm(x), rope, mask)
-        return h + self.feed_forward(self.ffn_norm(h))
+    def forward(self, x, rope, mask, past=None):
+        a, cached = self.attention(self.attention_norm(x), rope, mask, past)
+        h = x + a
+        return h + self.feed_forward(self.ffn_norm(h)), cached
 
 
 class LabelEmbedder(nn.Module):
@@ -200,19 +211,24 @@ class LlamaGen(nn.Module):
         classes = self.cls_embedding.embedding_table((input_ids - offset).clamp(min=0))
         return torch.where(is_class[..., None], classes, codes)
 
-    def forward(self, input_ids, position_ids=None, attention_mask=None, **_):
+    def forward(self, input_ids, position_ids=None, attention_mask=None, past=None, **_):
+        """``past``: the ``.past`` of the previous call (decoding with a KV cache); the output's
+        ``.past`` extends it by these slots."""
         B, L = input_ids.shape
         if position_ids is None:
-            position_ids = torch.arange(L, device=input_ids.device).expand(B, L)
+            start = 0 if past is None else past[0][0].shape[2]
+            position_ids = torch.arange(start, start + L, device=input_ids.device).expand(B, L)
         if int(position_ids.max()) >= self.rope.shape[0]:
             raise ValueError(f"position id {int(position_ids.max())} is past the "
                              f"{self.config.grid}x{self.config.grid} grid (+ class token)")
         h = self.tok_dropout(self.embed(input_ids))
         rope = self.rope[position_ids]
         mask = None if attention_mask is None else attention_mask.to(h.dtype)
-        for layer in self.layers:
-            h = layer(h, rope, mask)
-        return SimpleNamespace(logits=self.output(self.norm(h)).float())
+        cache = []
+        for k, layer in enumerate(self.layers):
+            h, kv = layer(h, rope, mask, None if past is None else past[k])
+            cache.append(kv)
+        return SimpleNamespace(logits=self.output(self.norm(h)).float(), past=cache)
 
 
 def llamagen_b(**overrides) -> LlamaGen:
