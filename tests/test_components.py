@@ -13,7 +13,7 @@ from mutorbench.models.tokenizer import train_bpe_tokenizer
 from mutorbench.protocols import Evaluator, Method, Task
 from mutorbench.results import load_result
 from mutorbench.tasks.arith import ArithTask
-from mutorbench.tasks.base import tokenize_split
+from mutorbench.tasks.base import TaskBase, tokenize_split
 from mutorbench.train.loop import train
 from tests.runs import log_of, tiny_run
 
@@ -86,7 +86,7 @@ def test_generation_log_recomputes_the_metric(tmp_path):
     model = build_model(tiny_config("llama", len(tok), pad_token_id=tok.pad_token_id), seed=0)
     prompts = [p for p, _ in task.texts("test")]
 
-    class Stub:  # references: the model's own outputs for two prompts, junk for the others
+    class Stub(TaskBase):  # references: the model's own outputs for two prompts, junk otherwise
         def texts(self, split):
             return list(zip(prompts, refs))
 

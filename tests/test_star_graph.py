@@ -201,7 +201,8 @@ def test_token_accuracy_reads_the_true_prefix():
             target = torch.roll(input_ids, -1, dims=1)
             return SimpleNamespace(logits=torch.nn.functional.one_hot(target, len(tok)).float())
 
-    assert token_accuracies(Oracle(), tok, pairs) == [100.0] * 3
+    examples = task.scoring_examples(tok, pairs)
+    assert token_accuracies(Oracle(), tok, examples) == [100.0] * 3
 
     # teacherless is scored on its own inputs: dummies, so reading the next input never helps
     dummy = len(tok)
@@ -215,7 +216,7 @@ def test_token_accuracy_reads_the_true_prefix():
     def own(prompts, answers, **kw):
         return build_teacherless_inputs(prompts, answers, dummy_id=dummy, **kw)
 
-    assert token_accuracies(Recorder(), tok, pairs, build_inputs=own) == [0.0] * 3
+    assert token_accuracies(Recorder(), tok, examples, build_inputs=own) == [0.0] * 3
     ids = calls[0][0].tolist()
     n_prompt = len(tok(pairs[0][0])["input_ids"])
     assert ids[n_prompt:] == [dummy] * (len(ids) - n_prompt)  # path - EOS: all dummies

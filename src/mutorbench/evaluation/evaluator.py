@@ -157,7 +157,7 @@ class GenerationEvaluator:
             pairs = self.pairs(split)
             if not pairs:
                 raise ValueError(f"task {self.task.name!r}, split {split!r}: no example to score")
-            prompts = tokenizer([p for p, _ in pairs])["input_ids"]
+            prompts = self.task.encode_prompts(tokenizer, [p for p, _ in pairs])
             longest = max(range(len(prompts)), key=lambda i: len(prompts[i]))
             need = len(prompts[longest]) + self.max_new_tokens
             if max_positions is not None and need > max_positions:
@@ -180,11 +180,14 @@ class GenerationEvaluator:
         """
         decode = decode or greedy_generate
         pairs = self.pairs(split)
-        prompts = self.prepare(tokenizer, split, max_positions=adapter_for(model).max_positions(model))
+        limit = adapter_for(model).max_positions(model)
+        prompts = self.prepare(tokenizer, split, max_positions=limit)
         completions: list[str] = []
+        fixed = self.task.fixed_answer_tokens  # answers without EOS stop at their length
+        max_new = self.max_new_tokens if fixed is None else min(self.max_new_tokens, fixed)
         for s in range(0, len(prompts), self.batch_size):
             outs = decode(model, prompts[s:s + self.batch_size],
-                          max_new_tokens=self.max_new_tokens,
+                          max_new_tokens=max_new,
                           eos_id=tokenizer.eos_token_id, pad_id=tokenizer.pad_token_id,
                           prefix_attention=self.prefix_attention,
                           suppress_ids=suppress_ids)
@@ -194,7 +197,10 @@ class GenerationEvaluator:
         if self.teacher_forced:  # star graph: also teacher-forced accuracy
             from mutorbench.evaluation.teacher_forced import token_accuracies
 
-            per_example = token_accuracies(model, tokenizer, pairs, batch_size=self.batch_size,
+            per_example = token_accuracies(model, tokenizer,
+                                           self.task.scoring_examples(tokenizer, pairs),
+                                           drop_eos=self.task.answer_eos,
+                                           batch_size=self.batch_size,
                                            prefix_attention=self.prefix_attention,
                                            build_inputs=scoring_inputs)
             metrics["token_accuracy"] = sum(per_example) / len(per_example)

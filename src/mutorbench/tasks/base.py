@@ -41,6 +41,7 @@ class TaskBase:
     teacher_forced = False  # the evaluator adds teacher-forced token accuracy (star graphs)
     evaluator = "generation"  # the registered evaluator that scores it (EVALUATORS)
     answer_eos = True  # the answer ends with EOS; False for fixed-length outputs (code grids)
+    fixed_answer_tokens: int | None = None  # without EOS: generation stops after this many
 
     @classmethod
     def from_config(cls, cfg):
@@ -53,6 +54,14 @@ class TaskBase:
     def tokenizer_corpus(self) -> list[str]:
         """Text a tiny-scale tokenizer is trained on: the training split."""
         return [p + a for p, a in self.texts("train")]
+
+    def encode_prompts(self, tokenizer, prompts: list[str]) -> list[list[int]]:
+        """Prompt ids as generation sees them (the same as the training examples' prompts)."""
+        return tokenizer(list(prompts))["input_ids"]
+
+    def scoring_examples(self, tokenizer, pairs) -> list[Example]:
+        """(prompt, answer) pairs as token-level examples, unfiltered (teacher-forced scoring)."""
+        return tokenize_examples(tokenizer, pairs, eos=self.answer_eos)
 
     def examples(self, split: str, tokenizer, max_length: int) -> tuple[list[Example], dict]:
         """Token-level examples of a split (and counts): text tasks tokenize their texts; a task
@@ -74,7 +83,8 @@ def majority_completion(task) -> tuple[str, str]:
     extracted = [EXTRACTORS[task.metric](t) for t in targets]
     counts = Counter(e for e in extracted if e is not None)
     if not counts:
-        raise ValueError(f"task {task.name!r}: no answer could be extracted from the training targets")
+        raise ValueError(f"task {task.name!r}: no answer could be extracted from the training "
+                         "targets")
     answer = counts.most_common(1)[0][0]
     return targets[extracted.index(answer)], answer
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from mutorbench.configbase import PositiveInt, Strict
+from mutorbench.examples import Example
 from mutorbench.registry import TASKS
 from mutorbench.tasks.base import FilesConfig, TaskBase
 from mutorbench.tasks.generated import GeneratedConfig
@@ -95,6 +96,8 @@ class StarGraphConfig(GeneratedConfig, FilesConfig):
     """Generated graphs, or Bachmann & Nagarajan's files (``local_path``): then the example counts
     name the files' N."""
     graph: GraphConfig = GraphConfig()
+    # bachmann_nagarajan: their sequences exactly: no BOS, no EOS, the loss on the path only
+    format: Literal["suite", "bachmann_nagarajan"] = "suite"
 
 
 @TASKS.register
@@ -108,6 +111,7 @@ class StarGraphTask(TaskBase):
     num_nodes: int = 50
     local_path: str | None = None
     files: dict = field(default_factory=dict)  # split -> explicit file (wins over local_path)
+    format: str = "suite"  # or "bachmann_nagarajan": no BOS and no EOS, as their code
     name: str = "star_graph"
     metric: str = "star_path"
     teacher_forced: bool = True  # the evaluator adds teacher-forced token accuracy
@@ -121,7 +125,36 @@ class StarGraphTask(TaskBase):
         g = cfg.graph
         return cls(data_seed=cfg.data_seed, train_examples=cfg.train_examples,
                    eval_examples=cfg.eval_examples, degree=g.degree, path_length=g.path_length,
-                   num_nodes=g.num_nodes, local_path=cfg.local_path, files=dict(cfg.files or {}))
+                   num_nodes=g.num_nodes, local_path=cfg.local_path, files=dict(cfg.files or {}),
+                   format=cfg.format)
+
+    # Bachmann & Nagarajan's format: the sequence is prompt tokens then path tokens, nothing else
+    # (their Graphs dataset: x = seq[:-1], targets -1 on the prompt); the suite's adds BOS in
+    # front and EOS after the path, as every other task of the suite.
+    @property
+    def answer_eos(self) -> bool:
+        return self.format == "suite"
+
+    @property
+    def fixed_answer_tokens(self) -> int | None:
+        return None if self.format == "suite" else self.path_length
+
+    def _no_bos(self, ids, tokenizer):
+        if self.format == "suite" or not ids or ids[0] != tokenizer.bos_token_id:
+            return ids
+        return ids[1:]
+
+    def encode_prompts(self, tokenizer, prompts):
+        return [self._no_bos(ids, tokenizer) for ids in super().encode_prompts(tokenizer, prompts)]
+
+    def scoring_examples(self, tokenizer, pairs):
+        return [Example(tuple(self._no_bos(e.prompt_ids, tokenizer)), e.answer_ids, e.index,
+                        e.metadata) for e in super().scoring_examples(tokenizer, pairs)]
+
+    def examples(self, split, tokenizer, max_length):
+        examples, counts = super().examples(split, tokenizer, max_length)
+        return [Example(tuple(self._no_bos(e.prompt_ids, tokenizer)), e.answer_ids, e.index,
+                        e.metadata) for e in examples], counts
 
     def _file(self, split: str) -> Path:
         """The published file of a split with N = ``train_examples`` (train) or ``eval_examples``
@@ -149,7 +182,8 @@ class StarGraphTask(TaskBase):
     def sources(self) -> dict:
         out = {"generator": __name__, "data_seed": self.data_seed, "degree": self.degree,
                "path_length": self.path_length, "num_nodes": self.num_nodes,
-               "train_examples": self.train_examples, "eval_examples": self.eval_examples}
+               "train_examples": self.train_examples, "eval_examples": self.eval_examples,
+               "format": self.format}
         return out | ({"local_path": self.local_path} if self.local_path else {})
 
     def _build(self) -> dict[str, list[tuple[str, str]]]:
