@@ -13,7 +13,6 @@ import torch
 
 from mutorbench import results
 from mutorbench.evaluation.evaluator import build_evaluator, check_metric, metric_keys
-from mutorbench.examples import tokenize_examples
 from mutorbench.models.adapters import adapter_for
 from mutorbench.provenance import utc_now, weights_hash
 from mutorbench.tasks import build_task
@@ -55,7 +54,7 @@ def evaluate_model(cfg: RunConfig, *, prefix_attention: str = "bidirectional") -
         cfg, kind="eval", config=config_tree(cfg), start_utc=start, budget=None,
         method={"id": "eval", "hyperparameters": {"prefix_attention": prefix_attention}},
         data={"task": task.name, "sources": task.sources(), "counts": {split: counts},
-              "content_hash": content_hash(tokenize_examples(tokenizer, scored)),
+              "content_hash": content_hash(task.scoring_examples(tokenizer, scored)),
               "order_hash": None, "split_hashes": {split: texts_hash(scored)},
               "tokenizer_hash": tokenizer_hash(tokenizer)},
         init_weights_hash=weights_hash(model),

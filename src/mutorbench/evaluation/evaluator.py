@@ -180,8 +180,8 @@ class GenerationEvaluator:
         """
         decode = decode or greedy_generate
         pairs = self.pairs(split)
-        limit = adapter_for(model).max_positions(model)
-        prompts = self.prepare(tokenizer, split, max_positions=limit)
+        max_positions = adapter_for(model).max_positions(model)
+        prompts = self.prepare(tokenizer, split, max_positions=max_positions)
         completions: list[str] = []
         fixed = self.task.fixed_answer_tokens  # answers without EOS stop at their length
         max_new = self.max_new_tokens if fixed is None else min(self.max_new_tokens, fixed)

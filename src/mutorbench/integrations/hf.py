@@ -36,6 +36,7 @@ from mutorbench.methods.layout import IGNORE_INDEX, ModelInputs
 from mutorbench.methods.losses import combine
 from mutorbench.models.export import export_model
 from mutorbench.registry import METHODS
+from mutorbench.train.budget import steps_per_epoch
 from mutorbench.train.sampler import OrderSampler
 
 BATCH_KEYS = tuple(f.name for f in fields(ModelInputs))
@@ -96,8 +97,11 @@ class OrderedSampler(torch.utils.data.Sampler):
     """``mutor-bench train``'s data order for one process: epoch e is the (seed, e) permutation,
     cut to whole global batches (the trainer must drop the last partial batch)."""
 
-    def __init__(self, seed: int, n_examples: int, global_batch: int):
-        self.order = OrderSampler(seed, n_examples, global_batch, n_examples // global_batch)
+    def __init__(self, seed: int, n_examples: int, micro_batch: int, accumulation: int,
+                 world_size: int):
+        self.order = OrderSampler(seed, n_examples, micro_batch * accumulation * world_size,
+                                  steps_per_epoch(n_examples, micro_batch, accumulation,
+                                                  world_size))
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:  # called by the trainer's data loader
@@ -140,8 +144,10 @@ class MethodTrainerMixin:
         if not self.args.dataloader_drop_last:
             raise ValueError("order_seed needs dataloader_drop_last=True (mutor-bench's epochs "
                              "are whole global batches)")
-        global_batch = (self.args.per_device_train_batch_size * self.args.world_size)
-        return OrderedSampler(self.order_seed, len(self.train_dataset), global_batch)
+        a = self.args
+        return OrderedSampler(self.order_seed, len(self.train_dataset),
+                              a.per_device_train_batch_size, a.gradient_accumulation_steps,
+                              a.world_size)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         batch = ModelInputs(**{name: inputs[name] for name in BATCH_KEYS})

@@ -217,9 +217,9 @@ class MuToR(MethodBase):
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32
     ) -> ModelInputs:
         ids = self.register_ids
+        register_id = ids[0] if self.registers == "shared" else ids
         offsets = self.offsets(epoch, [e.index for e in examples])
         if self.register_count is not None:
-            register_id = ids[0] if self.registers == "shared" else ids
             anchors = [sample_anchors(self.seed, epoch, e.index,
                                       max(0, len(e.answer_ids) - d + 1), self.register_count)
                        for e, d in zip(examples, offsets)]
@@ -232,7 +232,7 @@ class MuToR(MethodBase):
             [e.prompt_ids for e in examples],
             [e.answer_ids for e in examples],
             offsets=offsets,
-            register_id=ids[0] if self.registers == "shared" else ids,
+            register_id=register_id,
             pad_id=pad_id,
             prefix_attention=self.prefix_attention,
             dtype=dtype,

@@ -147,14 +147,16 @@ class StarGraphTask(TaskBase):
     def encode_prompts(self, tokenizer, prompts):
         return [self._no_bos(ids, tokenizer) for ids in super().encode_prompts(tokenizer, prompts)]
 
-    def scoring_examples(self, tokenizer, pairs):
+    def _all_no_bos(self, examples, tokenizer) -> list[Example]:
         return [Example(tuple(self._no_bos(e.prompt_ids, tokenizer)), e.answer_ids, e.index,
-                        e.metadata) for e in super().scoring_examples(tokenizer, pairs)]
+                        e.metadata) for e in examples]
+
+    def scoring_examples(self, tokenizer, pairs):
+        return self._all_no_bos(super().scoring_examples(tokenizer, pairs), tokenizer)
 
     def examples(self, split, tokenizer, max_length):
         examples, counts = super().examples(split, tokenizer, max_length)
-        return [Example(tuple(self._no_bos(e.prompt_ids, tokenizer)), e.answer_ids, e.index,
-                        e.metadata) for e in examples], counts
+        return self._all_no_bos(examples, tokenizer), counts
 
     def _file(self, split: str) -> Path:
         """The published file of a split with N = ``train_examples`` (train) or ``eval_examples``

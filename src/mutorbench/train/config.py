@@ -89,8 +89,9 @@ def _tag(key: str, default: str):
     return Discriminator(tag_of)
 
 
-ModelConfig = Annotated[Union[Annotated[TinyModelConfig, Tag("tiny")],  # noqa: UP007
-                              Annotated[PretrainedModelConfig, Tag("pretrained")]],
+MODEL_SOURCES = {"tiny": TinyModelConfig, "pretrained": PretrainedModelConfig}
+ModelConfig = Annotated[Union[tuple(Annotated[c, Tag(s)]  # noqa: UP007
+                                    for s, c in MODEL_SOURCES.items())],
                         _tag("source", "tiny")]
 
 
@@ -256,7 +257,7 @@ def _sync_unions() -> None:
 
 
 _UNION_TAGS = {"method": ("id", METHODS.names), "task": ("name", TASKS.names),
-               "model": ("source", lambda: ["tiny", "pretrained"])}
+               "model": ("source", lambda: list(MODEL_SOURCES))}
 
 
 def _one_line(err: ValidationError) -> str:
