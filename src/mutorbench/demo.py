@@ -43,9 +43,9 @@ class DemoConfig:
     output_dir: str = "results/demo"
 
     def run_config(self, arm: str, run_dir: str):
-        mine = {k for opts in ARM_OPTIONS.values() for k in opts} - set(ARM_OPTIONS.get(arm, ()))
+        others = {k for opts in ARM_OPTIONS.values() for k in opts} - set(ARM_OPTIONS.get(arm, ()))
         sets = {name: f"{RUN_KEYS[name]}={getattr(self, name)}" for name in RUN_KEYS
-                if name not in mine}
+                if name not in others}  # another arm's options
         try:
             return load_config(None, [*sets.values(), "budget.kind=steps", f"output_dir={run_dir}",
                                       *ARMS[arm]])
