@@ -1,8 +1,10 @@
 """Table specs (`bench/<table>.yaml`): rows x columns x seeds, expanded into one run config per cell.
 
 A cell's config is the scale's ``base`` merged with the column's overrides (task, eval), then the
-row's (method, model, ...), then the row's per-column overrides (e.g. the paper's per-cell best
-d_max and a), then the seed and bookkeeping. Later layers win; mappings merge key by key.
+row's (method, model, ...), then the tuned hyper-parameters the row names (``tuned``: the paper's
+per-cell best d_max and a, read from Tables 10-11 under baselines/paper/, never typed in a spec),
+then the row's per-column overrides, then the seed and bookkeeping. Later layers win; mappings
+merge key by key.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mutorbench.errors import first_error
 from mutorbench.evaluation.evaluator import metric_keys_of_config
+from mutorbench.report.paper import DEFAULT_DIR as PAPER_DIR
+from mutorbench.report.paper import load_paper_table
 from mutorbench.train.config import RunConfig, parse_config
 from mutorbench.yamlio import apply_override, load_yaml_file
 
@@ -35,6 +39,16 @@ class ColumnSpec(_Strict):
     # metric -> percent a guess scores (star graph: 100/degree for solve rate and decisive token)
     chance: dict[str, float] = {}
     run_at: list[str] | None = None  # scales that run this column (None: all); else "not run"
+    # the training data's row id in the paper's tuned hyper-parameter tables (Tables 10-11)
+    train: str | None = None
+
+
+class TunedSpec(_Strict):
+    """Method hyper-parameters read from a paper table of tuned values (Tables 10-11)."""
+
+    table: str  # e.g. table10 (Gemma 2B), table11 (Llama 3 8B)
+    row: str | None = None  # a fixed row (e.g. multi_token); None: the column's `train`
+    keys: list[str] = ["d_max", "a"]  # e.g. [a] where the table varies d_max itself (Table 4)
 
 
 class RowSpec(_Strict):
@@ -44,6 +58,7 @@ class RowSpec(_Strict):
     status: Literal["run", "not_run"] = "run"  # not_run: shown as "not run" in reports
     reason: str | None = None
     overrides: dict[str, Any] = {}
+    tuned: TunedSpec | None = None  # method.<keys> from a table of tuned values, per column
     per_column: dict[str, dict[str, Any] | None] = {}  # None: this row has no such cell
     # per-scale row overrides: seeds, status/reason (a row not run at that scale), config keys
     scales: dict[str, dict[str, Any]] = {}
@@ -120,16 +135,23 @@ def merge(base: dict, extra: dict) -> dict:
     return out
 
 
+def _natural(name: str) -> tuple[str, int]:
+    """Sort key: table2 before table12."""
+    head = name.rstrip("0123456789")
+    return head, int(name[len(head):] or 0)
+
+
 def _raw_spec(table: str, root: Path) -> tuple[Path, Any]:
     path = root / f"{table}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in root.glob("*.yaml"))
+        known = sorted((p.stem for p in root.glob("*.yaml")), key=_natural)
         raise ValueError(f"unknown table {table!r}; specs available: {', '.join(known) or 'none'}")
     return path, load_yaml_file(path)
 
 
 def _inherit(raw: dict, path: Path, root: Path) -> dict:
-    """``inherits: table1``: columns named by id and the scales come from that spec.
+    """``inherits: table1``: columns named by id and the scales come from that spec (a column
+    given as a mapping with a parent's id takes the parent's column with its keys merged over).
 
     Tables that repeat Table 1's cells (4, 5, 6, 16) then train exactly Table 1's configs, so
     their shared cells are reused (bench/reuse.py); ``scales`` given here merge over the parent's.
@@ -146,6 +168,8 @@ def _inherit(raw: dict, path: Path, root: Path) -> dict:
                 raise ValueError(f"{path}: column {col!r} is not in {parent_name} "
                                  f"(columns: {', '.join(by_id)})")
             col = by_id[col]
+        elif isinstance(col, dict) and col.get("id") in by_id:  # the parent's, keys changed here
+            col = merge(by_id[col["id"]], col)
         columns.append(col)
     return raw | {"columns": columns,
                   "scales": merge(parent.get("scales", {}), raw.get("scales", {}))}
@@ -163,8 +187,34 @@ def load_spec(table: str, root: str | Path = SPEC_DIR) -> TableSpec:
         raise ValueError(f"{path}: malformed spec at {where}: {msg}") from None
 
 
+def tuned_values(spec: TableSpec, row: RowSpec, col: ColumnSpec,
+                 paper_root: str | Path = PAPER_DIR) -> dict[str, Any]:
+    """The ``method`` keys a row takes from the paper's tuned values for this column's data."""
+    ref = row.tuned
+    if ref is None:
+        return {}
+    paper = load_paper_table(ref.table, paper_root)
+    entry = ref.row or col.train
+    where = f"{spec.table} row {row.id!r}, column {col.id!r}: tuned from {ref.table}"
+    if entry is None:
+        raise ValueError(f"{where} needs the column's `train` (a row of {ref.table})")
+    unknown = sorted(set(ref.keys) - {c.id for c in paper.columns})
+    if unknown:
+        cols = ", ".join(c.id for c in paper.columns)
+        raise ValueError(f"{where}: {unknown} are not columns of {ref.table} ({cols})")
+    try:
+        values = {key: paper.value(entry, key) for key in ref.keys}
+    except KeyError:
+        known = ", ".join(r.id for r in paper.rows)
+        raise ValueError(f"{where}: {ref.table} has no row {entry!r} (rows: {known})") from None
+    if any(v is None for v in values.values()):
+        raise ValueError(f"{where}: {ref.table} gives no value for {entry!r} ({values})")
+    return {"method": values}
+
+
 def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str | None = None,
-           shard: tuple[int, int] | None = None, output_root: str = "results") -> list[Cell]:
+           shard: tuple[int, int] | None = None, output_root: str = "results",
+           paper_root: str | Path = PAPER_DIR) -> list[Cell]:
     if scale not in spec.scales:
         raise ValueError(f"{spec.table} has scales {', '.join(spec.scales)}, not {scale!r}")
     sc = spec.scales[scale]
@@ -190,6 +240,7 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                 tree = merge(tree, col.scales.get(scale, {}))
                 tree = merge(tree, row.overrides)
                 tree = merge(tree, {k: v for k, v in row_scale.items() if k not in ROW_SCALE_KEYS})
+                tree = merge(tree, tuned_values(spec, row, col, paper_root))
                 tree = merge(tree, row.per_column.get(col.id) or {})
                 tree = merge(tree, {
                     "seed": seed, "table": spec.table, "scale": scale,

@@ -148,6 +148,8 @@ class HFTask(TaskBase):
     split_sources: dict[str, tuple[str, str | None, str]] = {}
     # the authors' own file names of a split (besides the hub's), e.g. AQuA-RAT's dev.json
     published_names: dict[str, tuple[str, ...]] = {}
+    # further sources a split is built from (e.g. 1M-GSM-extra's 2M-GSM), keyed as task.files
+    extra_sources: dict[str, tuple[str, str | None, str]] = {}
 
     def __init__(self, local_path: str | None = None, revision: str | None = None,
                  files: dict[str, str] | None = None):
@@ -155,10 +157,10 @@ class HFTask(TaskBase):
         # hub split (e.g. train_1M.jsonl and test.jsonl for 1M-GSM), or a save_to_disk folder.
         # files: one explicit file per split, which wins over local_path.
         self.local_path, self.revision, self.files = local_path, revision, dict(files or {})
-        unknown = sorted(set(self.files) - set(self.split_sources))
+        unknown = sorted(set(self.files) - set(self.split_sources) - set(self.extra_sources))
         if unknown:
             raise ValueError(f"task.files names splits {unknown}; task {self.name!r} has "
-                             f"{', '.join(self.split_sources)}")
+                             f"{', '.join([*self.split_sources, *self.extra_sources])}")
         self._cache: dict[str, list[tuple[str, str]]] = {}
 
     @classmethod
@@ -167,7 +169,8 @@ class HFTask(TaskBase):
 
     def sources(self) -> dict:
         out = {"datasets": {s: {"id": d, "config": c, "split": h}
-                            for s, (d, c, h) in self.split_sources.items()},
+                            for s, (d, c, h) in {**self.split_sources,
+                                                 **self.extra_sources}.items()},
                "revision": self.revision, "local_path": self.local_path}
         return out | ({"files": self.files} if self.files else {})
 
@@ -183,24 +186,30 @@ class HFTask(TaskBase):
             if split not in self.split_sources:
                 raise ValueError(f"task {self.name!r} has splits {', '.join(self.split_sources)}, "
                                  f"not {split!r}")
-            dataset_id, config, hub_split = self.split_sources[split]
-            ds = load_split(dataset_id, hub_split, config=config, revision=self.revision,
-                            local_path=self.local_path, file=self.files.get(split),
-                            aliases=self.published_names.get(split, ()))
-            try:
-                ds = self.prepare(ds, split)
-                pairs = [self.pair(row, split) for row in ds]
-            except KeyError as err:
-                raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: missing column "
-                                 f"{err.args[0]!r} (columns: {', '.join(ds.column_names)})") from None
-            except (AttributeError, TypeError) as err:  # e.g. a null where text belongs
-                raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: a row has a value "
-                                 f"of the wrong type ({err})") from None
-            for n, (_, answer) in enumerate(pairs):
-                if not answer.strip():
-                    raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}, row {n}: "
-                                     "empty answer")
-            if not pairs:
-                raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: no examples")
-            self._cache[split] = pairs
+            self._cache[split] = self.source_pairs(split, self.split_sources[split], split)
         return self._cache[split]
+
+    def source_pairs(self, key: str, source: tuple[str, str | None, str],
+                     split: str) -> list[tuple[str, str]]:
+        """The (prompt, answer) pairs of one source (``key``: its task.files name), prepared and
+        templated as ``split``; every problem is one error naming the dataset."""
+        dataset_id, config, hub_split = source
+        ds = load_split(dataset_id, hub_split, config=config, revision=self.revision,
+                        local_path=self.local_path, file=self.files.get(key),
+                        aliases=self.published_names.get(key, ()))
+        try:
+            ds = self.prepare(ds, split)
+            pairs = [self.pair(row, split) for row in ds]
+        except KeyError as err:
+            raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: missing column "
+                             f"{err.args[0]!r} (columns: {', '.join(ds.column_names)})") from None
+        except (AttributeError, TypeError) as err:  # e.g. a null where text belongs
+            raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: a row has a value "
+                             f"of the wrong type ({err})") from None
+        for n, (_, answer) in enumerate(pairs):
+            if not answer.strip():
+                raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}, row {n}: "
+                                 "empty answer")
+        if not pairs:
+            raise ValueError(f"dataset {dataset_id!r} split {hub_split!r}: no examples")
+        return pairs
