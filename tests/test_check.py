@@ -47,3 +47,30 @@ def test_check_bad_input(tmp_path, capsys):
     (tmp_path / "r" / "x" / "result.json").unlink()
     with pytest.raises(SystemExit):
         main(["check", "--results", str(tmp_path / "r")])  # --golden is required
+
+
+def test_golden_values_record_their_environment_and_check_names_a_change(
+        tiny_table, tmp_path, capsys):  # noqa: F811
+    import yaml
+
+    root, _ = tiny_table
+    results = tmp_path / "results"
+    shutil.copytree(root / "results", results)
+    golden = tmp_path / "golden"
+    assert main(["check", "--results", str(results), "--golden", str(golden),
+                 "--bless", "tinytab-tiny"]) == 0
+    env = yaml.safe_load((golden / "tinytab-tiny.yaml").read_text())["environment"]
+    assert set(env) == {"torch", "transformers", "tokenizers", "peft", "python"}
+    assert main(["check", "--results", str(results), "--golden", str(golden)]) == 0
+    assert "note:" not in capsys.readouterr().out  # same versions: nothing to say
+    victim = next(results.rglob("mutor--arith--seed1/result.json"))
+    data = json.loads(victim.read_text())
+    data["provenance"]["packages"]["transformers"] = "0.0.1"
+    victim.write_text(json.dumps(data))
+    assert main(["check", "--results", str(results), "--golden", str(golden)]) == 0
+    assert (f"note: 1 golden cells were blessed with transformers {env['transformers']}; these "
+            "results ran with transformers 0.0.1") in capsys.readouterr().out
+    assert main(["check", "--results", str(results), "--golden", str(tmp_path / "g2"),
+                 "--bless", "mixed"]) == 2  # one golden file, one environment
+    assert "cannot bless results of 2 different environments" in capsys.readouterr().err
+    assert not (tmp_path / "g2" / "mixed.yaml").exists()

@@ -1,13 +1,12 @@
 """One record per metric: every value a scorer produces is registered, and the records agree with
 the paper tables' own directions and units (the reporter, selection and plots read them)."""
 
-from pathlib import Path
 
 import pytest
 
 from mutorbench.evaluation.evaluator import SCORER_KEYS
 from mutorbench.metrics import METRICS, Metric, get_metric, register_metric
-from mutorbench.report.paper import load_paper_table
+from mutorbench.paper import load_paper_table, table_files
 from mutorbench.results import METRIC_NAMES
 from mutorbench.train.loop import select
 
@@ -19,7 +18,7 @@ def test_every_scorer_value_is_a_registered_metric():
 
 
 def test_records_agree_with_the_paper_tables():
-    for path in sorted(Path("baselines/paper").glob("*.yaml")):
+    for path in table_files("baselines/paper"):
         table = load_paper_table(path.stem)
         names = table.metric if isinstance(table.metric, list) else [table.metric]
         for name in names:

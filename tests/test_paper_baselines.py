@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mutorbench.report.paper import load_all, load_paper_table
+from mutorbench.paper import load_all, load_paper_table, table_files
 from mutorbench.yamlio import load_yaml_file
 
 ROOT = Path(__file__).resolve().parents[1] / "baselines" / "paper"
@@ -24,7 +24,7 @@ def decimals_in(tree) -> set[float]:
 
 
 def ours() -> set[float]:
-    return set().union(*(decimals_in(load_yaml_file(p)) for p in ROOT.glob("*.yaml")))
+    return set().union(*(decimals_in(load_yaml_file(p)) for p in table_files(ROOT)))
 
 
 def test_every_table_loads_and_is_consistent():

@@ -42,7 +42,8 @@ def test_report_files(tiny_table, capsys):
                  "--results", str(root / "results"), "--reports", str(root / "reports")]) == 0
     md = (root / "reports" / "tinytab.md").read_text()
     header = next(line for line in md.splitlines() if line.startswith("| Row"))
-    assert "Paper" in header and "Ours (tiny)" in header and "Δ vs Next-Token [95% CI]" in header
+    assert "Paper" in header and "Ours (tiny)" in header and "Ours Δ vs Next-Token [95% CI]" in header
+    assert "Paper Δ" in header and "| +3.23 " in md  # 42.10 - 38.87, from the paper table
     assert "not run" in md and "(n=2)" in md and "42.10" in md and "never combined" in md
     assert (root / "reports" / "tinytab.png").stat().st_size > 1000
     assert "\\begin{table}" in (root / "reports" / "tinytab.tex").read_text()

@@ -282,4 +282,6 @@ def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
     frame = collect("fig4", "tiny", results_root=str(tmp_path / "r"))
     assert [c.id for c in plotted_columns(frame, load_spec("fig4"))] == ["G(2,4)"]  # no empty bars
     assert "The paper gives no numbers here" in md and "Chance" in md
-    assert "(n=2)" in md and (tmp_path / "rep" / "fig4.png").stat().st_size > 10_000
+    assert "(n=2)" in md and (tmp_path / "rep" / "fig4.png").stat().st_size > 10_000  # forest
+    assert (tmp_path / "rep" / "fig4-seeds.png").stat().st_size > 10_000
+    assert "## The paper's claims on this table" in md and "fig4 G(2,4): mutor > ntp" in md

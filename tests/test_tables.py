@@ -6,7 +6,7 @@ import pytest
 
 from mutorbench.bench.runner import run_table
 from mutorbench.cli import main
-from mutorbench.report.paper import load_paper_table
+from mutorbench.paper import load_paper_table
 from mutorbench.spec import expand, load_spec
 
 TINY_SPEC = textwrap.dedent("""
@@ -114,7 +114,9 @@ def test_set_applies_to_the_cells_only_selects():
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["run", "table99"], "unknown table 'table99'; specs available: fig4, table1, table2, table3, table4, table5, table6, table12, table13, table14, table16, table17"),
+        (["run", "table99"], "unknown table 'table99'; specs available: fig4, table1, table2, "
+                             "table3, table4, table5, table6, table12, table13, table14, table16, "
+                             "table17"),
         (["run", "table1", "--scale", "huge"], "table1 has scales paper, tiny, not 'huge'"),
         (["run", "table2", "--only", "nothing/*"], "matches no cell"),
         (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),
@@ -295,7 +297,7 @@ def test_tables_4_5_6_16_repeat_table1_cells_and_differ_only_where_the_paper_doe
 
 
 def test_parameter_columns_are_computed_from_each_row_config():
-    from mutorbench.report.paper import load_paper_table
+    from mutorbench.paper import load_paper_table
     from mutorbench.report.params_table import params_frame
 
     t4 = params_frame(load_spec("table4"), "tiny", load_paper_table("table4")).set_index("Row")

@@ -146,3 +146,35 @@ def test_generated_dialogues_follow_the_samsum_template():
     assert len(speakers) == 2 and any(name in summary for name in speakers)  # facts are copied
     assert summary.startswith(" ") and summary.endswith(".")
     assert set(task.texts("test")).isdisjoint(task.texts("validation"))
+
+
+def test_1m_gsm_extra_is_1m_gsm_plus_four_tenths_of_it_from_2m_gsm(tmp_path):
+    """Table 3's data: every 1M-GSM example in order, then round(0.4 x) 2M-GSM examples that
+    are not in 1M-GSM (seeded shuffle), grade-school sources only; deterministic."""
+    from mutorbench.tasks.openmath import OneMGSM, OneMGSMExtra
+
+    def row(i, src="gsm8k"):
+        return {"problem": f"p{i}", "generated_solution": f"s{i} \\boxed{{{i}}}",
+                "problem_source": src}
+
+    one_m = [row(i) for i in range(10)] + [row(100, "math")]
+    two_m = one_m + [row(i) for i in range(10, 30)] + [row(200 + i, "math") for i in range(20)]
+    write_jsonl(tmp_path / "train_1M.jsonl", one_m)
+    write_jsonl(tmp_path / "train_2M.jsonl", two_m)
+    write_jsonl(tmp_path / "test.jsonl", [{"question": "q", "answer": "a\n#### 3"}])
+    base = OneMGSM(local_path=str(tmp_path)).texts("train")
+    extra = OneMGSMExtra(local_path=str(tmp_path)).texts("train")
+    assert len(base) == 10 and len(extra) == 14  # 10 + round(0.4 * 10)
+    assert extra[:10] == base
+    added = {p for p, _ in extra[10:]}
+    assert added <= {f"Question: p{i}\n\nAnswer:" for i in range(10, 30)}  # new, grade-school
+    assert OneMGSMExtra(local_path=str(tmp_path)).texts("train") == extra  # seeded, not random
+    assert OneMGSMExtra(local_path=str(tmp_path)).texts("test") == OneMGSM(
+        local_path=str(tmp_path)).texts("test")
+    sources = OneMGSMExtra(local_path=str(tmp_path)).sources()
+    assert sources["datasets"]["train_2m"]["split"] == "train_2M" and "0.4" in sources["extra_rule"]
+    write_jsonl(tmp_path / "small" / "train_1M.jsonl", one_m)
+    write_jsonl(tmp_path / "small" / "train_2M.jsonl", one_m + [row(10)])
+    with pytest.raises(ValueError, match="2M-GSM has 1 examples that are not in 1M-GSM; the rule "
+                       "needs 4"):
+        OneMGSMExtra(local_path=str(tmp_path / "small")).texts("train")

@@ -64,11 +64,27 @@ def _params(args) -> int:
 
 
 def _report(args) -> int:
+    from mutorbench.report.hparams import TABLES, write_hparams_report
     from mutorbench.report.tables import write_report
 
-    paths = write_report(args.table, args.scale, spec_root=args.specs, results_root=args.results,
-                         reports_root=args.reports)
+    if args.table in TABLES:  # the tuned hyper-parameters: data, not runs
+        paths = write_hparams_report(args.reports, spec_root=args.specs)
+    else:
+        paths = write_report(args.table, args.scale, spec_root=args.specs,
+                             results_root=args.results, reports_root=args.reports)
     print(paths["md"].read_text())
+    print("written: " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _claims(args) -> int:
+    from mutorbench.report.claims import claims_markdown, summary_line, write_claims_report
+
+    frame, paths = write_claims_report(args.scale, reports_root=args.reports,
+                                       claims_path=args.claims, spec_root=args.specs,
+                                       results_root=args.results)
+    print(claims_markdown(frame, args.scale))
+    print(summary_line(frame, args.scale))
     print("written: " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -92,6 +108,8 @@ def _check(args) -> int:
     drifted = [r for r in rows if r["status"] != "ok"]
     for r in drifted:
         print(f"mutor-bench: drift: {r['cell']} {r['metric']}: {r['status']}", file=sys.stderr)
+    for line in gate.environment_notes(args.results, args.golden):
+        print(line)
     compared = sum(1 for r in rows if r.get("compared"))
     print(f"\n{compared} values compared: {len(rows) - len(drifted)} ok, {len(drifted)} drifted")
     return 0 if ok else 1
@@ -154,13 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.set_defaults(func=_run)
 
-    rep = sub.add_parser("report", help="paper vs ours for a table: reports/TABLE.{md,csv,tex,png}")
+    rep = sub.add_parser("report", help="paper vs ours for a table: reports/TABLE.{md,csv,tex,"
+                         "png}; table10/table11: the tuned hyper-parameters and released "
+                         "checkpoints")
     rep.add_argument("table")
     rep.add_argument("--scale", default="paper")
     rep.add_argument("--specs", default="bench")
     rep.add_argument("--results", default="results")
     rep.add_argument("--reports", default="reports")
     rep.set_defaults(func=_report)
+
+    cl = sub.add_parser("claims", help="every claim of the paper (baselines/paper/claims.yaml) "
+                        "checked on our results: holds / contradicted / inconclusive / not run")
+    cl.add_argument("--scale", default="paper")
+    cl.add_argument("--claims", default="baselines/paper/claims.yaml", help="the claims file")
+    cl.add_argument("--specs", default="bench")
+    cl.add_argument("--results", default="results")
+    cl.add_argument("--reports", default="reports")
+    cl.set_defaults(func=_claims)
 
     par = sub.add_parser("params", help="parameters a method adds to a model (meta device, JSON)")
     par.add_argument("--model", required=True,

@@ -8,6 +8,8 @@ per-split data hashes).
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 
 # where a cell's result is filed, not how it is trained
 BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export", "logging")
@@ -22,6 +24,11 @@ def training_tree(tree: dict, *, drop_seed: bool = False) -> dict:
     if isinstance(pretrain, dict):  # a base is identified by its recipe, not where it is cached
         pretrain.pop("cache_dir", None)
     return out
+
+
+def training_hash(tree: dict) -> str:
+    """sha256 of a resolved config tree's training part (``training_tree``)."""
+    return hashlib.sha256(json.dumps(training_tree(tree), sort_keys=True).encode()).hexdigest()
 
 
 def diff_keys(a, b, prefix: str = "") -> list[str]:

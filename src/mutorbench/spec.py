@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mutorbench.errors import first_error
 from mutorbench.evaluation.evaluator import metric_keys_of_config
-from mutorbench.report.paper import DEFAULT_DIR as PAPER_DIR
-from mutorbench.report.paper import load_paper_table
-from mutorbench.train.config import RunConfig, parse_config
+from mutorbench.paper import DEFAULT_DIR as PAPER_DIR
+from mutorbench.paper import load_paper_table
+from mutorbench.train.config import RunConfig, config_tree, parse_config
 from mutorbench.yamlio import apply_override, load_yaml_file
 
 SPEC_DIR = Path("bench")
@@ -124,6 +124,11 @@ class Cell(BaseModel):
     status: str
     config: RunConfig | None  # None for cells that are not run
 
+    @property
+    def tree(self) -> dict | None:
+        """The resolved config as results store it (None for cells that are not run)."""
+        return None if self.config is None else config_tree(self.config)
+
 
 def merge(base: dict, extra: dict) -> dict:
     out = copy.deepcopy(base)
@@ -135,7 +140,7 @@ def merge(base: dict, extra: dict) -> dict:
     return out
 
 
-def _natural(name: str) -> tuple[str, int]:
+def natural_key(name: str) -> tuple[str, int]:
     """Sort key: table2 before table12."""
     head = name.rstrip("0123456789")
     return head, int(name[len(head):] or 0)
@@ -144,7 +149,7 @@ def _natural(name: str) -> tuple[str, int]:
 def _raw_spec(table: str, root: Path) -> tuple[Path, Any]:
     path = root / f"{table}.yaml"
     if not path.is_file():
-        known = sorted((p.stem for p in root.glob("*.yaml")), key=_natural)
+        known = sorted((p.stem for p in root.glob("*.yaml")), key=natural_key)
         raise ValueError(f"unknown table {table!r}; specs available: {', '.join(known) or 'none'}")
     return path, load_yaml_file(path)
 

@@ -8,20 +8,18 @@ table/cell labels and `reused_from`, not trained again: same config, same seed, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
-from mutorbench.identity import BOOKKEEPING, training_tree  # noqa: F401 (tests import it here)
+from mutorbench.identity import BOOKKEEPING, training_hash, training_tree  # noqa: F401 (tests)
 from mutorbench.results import write_result
 from mutorbench.train.config import RunConfig, config_tree, parse_config
 
 
 def training_key(tree: dict) -> str:
     """sha256 of the config with defaults filled in and bookkeeping (and cache paths) left out."""
-    resolved = training_tree(config_tree(parse_config(tree)))
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True).encode()).hexdigest()
+    return training_hash(config_tree(parse_config(tree)))
 
 
 def index_results(root: str | Path) -> dict[str, Path]:

@@ -19,6 +19,9 @@ from mutorbench.results import load_result
 from mutorbench.yamlio import load_yaml_file
 
 DEFAULT_TOLERANCE = 1.0  # points; tiny runs on this machine are deterministic for a thread count
+# and for these packages' versions (a new transformers moved every tiny Table 1 value: the base's
+# pretraining differed), so a golden file records them and check names any difference
+ENVIRONMENT_PACKAGES = ("torch", "transformers", "tokenizers", "peft")
 
 class GoldenCell(BaseModel):
     """One blessed cell: at least one finite value, and finite non-negative tolerances for (some
@@ -43,6 +46,13 @@ class GoldenCell(BaseModel):
 class GoldenFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     cells: dict[str, GoldenCell] = Field(min_length=1)
+    environment: dict[str, str] = {}  # the versions the values were blessed with
+
+
+def environment_of(r) -> dict[str, str]:
+    packages = r.provenance.packages
+    return {k: packages[k] for k in ENVIRONMENT_PACKAGES if k in packages} | {
+        "python": r.provenance.python}
 
 
 def _key(r) -> str:
@@ -55,7 +65,10 @@ def _table_scale(key: str) -> str:
     return key.rsplit("|", 2)[0]
 
 
-def collect_results(results_dir: str | Path) -> dict[str, dict[str, float]]:
+def collect_results(results_dir: str | Path, *, environments: dict | None = None
+                    ) -> dict[str, dict[str, float]]:
+    """Selected values per cell key; ``environments`` (if given) is filled with each cell's
+    package versions."""
     root = Path(results_dir)
     if not root.is_dir():
         raise ValueError(f"results folder not found: {root}")
@@ -68,12 +81,15 @@ def collect_results(results_dir: str | Path) -> dict[str, dict[str, float]]:
         if key in found:
             raise ValueError(f"two results for {key}: {where[key]} and {path}")
         found[key], where[key] = dict(r.metrics.selected.values), path
+        if environments is not None:
+            environments[key] = environment_of(r)
     if not found:
         raise ValueError(f"no result.json under {root}")
     return found
 
 
-def load_golden(golden_dir: str | Path) -> dict[str, dict]:
+def load_golden(golden_dir: str | Path, *, environments: dict | None = None) -> dict[str, dict]:
+    """Golden cells by key; ``environments`` (if given) maps each key to its file's versions."""
     root = Path(golden_dir)
     files = sorted(root.glob("*.yaml")) if root.is_dir() else []
     if not files:
@@ -92,6 +108,8 @@ def load_golden(golden_dir: str | Path) -> dict[str, dict]:
             if key in golden:
                 raise ValueError(f"golden cell {key} is in both {origin[key]} and {f}")
             golden[key], origin[key] = entry.model_dump(), f
+            if environments is not None:
+                environments[key] = parsed.environment
     return golden
 
 
@@ -134,8 +152,31 @@ def check(results_dir, golden_dir, *, subset: bool = False) -> tuple[bool, list[
     return ok, rows
 
 
+def environment_notes(results_dir, golden_dir) -> list[str]:
+    """One line per package whose version differs between the compared results and the golden
+    values they are compared with (drift then may be the environment, not the code)."""
+    ours_env, golden_env = {}, {}
+    ours = collect_results(results_dir, environments=ours_env)
+    golden = load_golden(golden_dir, environments=golden_env)
+    diffs: dict[tuple[str, str, str], int] = {}
+    for key in set(ours) & set(golden):
+        blessed, now = golden_env[key], ours_env[key]
+        for pkg in sorted(set(blessed) & set(now)):
+            if blessed[pkg] != now[pkg]:
+                change = (pkg, blessed[pkg], now[pkg])
+                diffs[change] = diffs.get(change, 0) + 1
+    return [f"note: {n} golden cells were blessed with {pkg} {old}; these results ran with "
+            f"{pkg} {new}" for (pkg, old, new), n in sorted(diffs.items())]
+
+
 def bless(results_dir, golden_dir, *, name: str, tolerance: float = DEFAULT_TOLERANCE) -> Path:
-    ours = collect_results(results_dir)
+    envs: dict[str, dict] = {}
+    ours = collect_results(results_dir, environments=envs)
+    distinct = {tuple(sorted(e.items())) for e in envs.values()}
+    if len(distinct) > 1:
+        shown = "; ".join(sorted(", ".join(f"{k} {v}" for k, v in d) for d in distinct))
+        raise ValueError(f"cannot bless results of {len(distinct)} different environments "
+                         f"({shown}): bless values from one environment")
     if not math.isfinite(tolerance) or tolerance < 0:
         raise ValueError(f"--tolerance must be a finite number >= 0, got {tolerance}")
     bad = sorted(f"{k} {m}" for k, v in ours.items() for m, x in v.items() if not math.isfinite(x))
@@ -146,7 +187,9 @@ def bless(results_dir, golden_dir, *, name: str, tolerance: float = DEFAULT_TOLE
         raise ValueError(f"cannot bless results without selected values: {', '.join(empty[:5])}")
     out = Path(golden_dir) / f"{name}.yaml"
     cells = {k: {"values": v, "tolerance": dict.fromkeys(v, tolerance)} for k, v in ours.items()}
-    return atomic_write_text(out, yaml.safe_dump({"cells": cells}, sort_keys=True))
+    environment = dict(next(iter(distinct))) if distinct else {}
+    return atomic_write_text(out, yaml.safe_dump({"cells": cells, "environment": environment},
+                                                 sort_keys=True))
 
 
 def format_rows(rows: list[dict]) -> str:

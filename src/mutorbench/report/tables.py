@@ -1,9 +1,12 @@
 """`mutor-bench report TABLE`: the paper's numbers and ours, side by side, never mixed.
 
 For every row and column of a table spec: the paper's value, ours as mean ± std over the seeds
-that finished (n shown), and the delta to the Next-Token row with a paired bootstrap 95% CI over
-test examples (from the logged per-example generations). Writes reports/TABLE.{md,csv,tex,png}
-(and the learning curves, TABLE-curves.{csv,png}, where the spec asks for them).
+that finished (n shown), and the delta to the row's baseline: the paper's (from its numbers) and
+ours with a paired bootstrap 95% CI over test examples (from the logged per-example generations).
+Writes reports/TABLE.{md,csv,tex,png}: the figure is a forest plot of the deltas, the paper's
+beside ours (absolute values stay in the table); the paper's claims on the table's cells follow
+the table. Also the learning curves (TABLE-curves.*) and one dot per seed (TABLE-seeds.png)
+where the spec asks for them.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import pandas as pd
 
 from mutorbench.identity import describe, diff_keys, training_tree
 from mutorbench.metrics import get_metric, set_metric_axis
+from mutorbench.paper import DEFAULT_DIR, load_paper_table
 from mutorbench.registry import METHODS
-from mutorbench.report.paper import DEFAULT_DIR, load_paper_table
 from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
 from mutorbench.results import (
@@ -30,7 +33,7 @@ from mutorbench.results import (
 from mutorbench.spec import expand, load_spec
 
 
-def _per_example(run: tuple[Path, object], metric: str) -> np.ndarray | None:
+def per_example_scores(run: tuple[Path, object], metric: str) -> np.ndarray | None:
     """Per-example scores (percent) of the selected checkpoint on the reported split."""
     result_path, r = run
     cp = r.metrics.selected.checkpoint
@@ -146,13 +149,21 @@ def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
     """Paired delta to the row's declared baseline (its ``baseline``, else the table's
     ``baseline_row``), same column and seeds; rows without one get none."""
     row_ids = {r.id for r in spec.rows}  # not the trivial-baseline row
+    frame["paper_delta"] = None
+    paper = {(r["row"], r["column"], r["metric"]): r["paper"] for _, r in frame.iterrows()}
     for i, rec in frame.iterrows():
         base = spec.baseline_of(rec["row"]) if rec["row"] in row_ids else None
-        if base is None or rec["n"] == 0:
+        if base is None:
+            continue
+        theirs = paper.get((base, rec["column"], rec["metric"]))
+        if not pd.isna(rec["paper"]) and theirs is not None and not pd.isna(theirs):
+            frame.at[i, "paper_delta"] = rec["paper"] - theirs
+        if rec["n"] == 0:
             continue
         mine = finished.get((rec["row"], rec["column"]), {})
         theirs = finished.get((base, rec["column"]), {})
-        scores = [(_per_example(mine[s], rec["metric"]), _per_example(theirs[s], rec["metric"]))
+        scores = [(per_example_scores(mine[s], rec["metric"]),
+                   per_example_scores(theirs[s], rec["metric"]))
                   for s in sorted(set(mine) & set(theirs))]
         scores = [(m, b) for m, b in scores if m is not None and b is not None and m.shape == b.shape]
         if not scores:
@@ -162,22 +173,23 @@ def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
         frame.loc[i, ["delta", "ci_low", "ci_high"]] = [delta, lo, hi]
 
 
-def _fmt(rec) -> tuple[str, str, str]:
+def _fmt(rec) -> tuple[str, str, str, str]:
     if pd.isna(rec["paper"]):
         paper = "–"
     else:  # percentages with 2 decimals as the paper prints them; fractions (precision) with 3
         paper = f"{rec['paper']:.2f}" if abs(rec["paper"]) >= 1 else f"{rec['paper']:.3f}"
+    paper_delta = "" if pd.isna(rec.get("paper_delta")) else f"{rec['paper_delta']:+.2f}"
     if rec["status"] == "trivial":
-        return paper, f"{rec['mean']:.2f} ({rec['rule']})", ""
+        return paper, f"{rec['mean']:.2f} ({rec['rule']})", paper_delta, ""
     if rec["status"] != "run":
-        return paper, "not run", ""
+        return paper, "not run", paper_delta, ""
     if rec["n"] == 0:
-        return paper, "pending", ""
+        return paper, "pending", paper_delta, ""
     ours = f"{rec['mean']:.2f}" + (f" ± {rec['std']:.2f}" if not pd.isna(rec["std"]) else "")
     ours += f" (n={rec['n']})"
     delta = "" if pd.isna(rec["delta"]) else (
         f"{rec['delta']:+.2f} [{rec['ci_low']:+.2f}, {rec['ci_high']:+.2f}]")
-    return paper, ours, delta
+    return paper, ours, paper_delta, delta
 
 
 def write_report(table: str, scale: str, *, spec_root="bench", results_root="results",
@@ -191,15 +203,16 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
     out.mkdir(parents=True, exist_ok=True)
     shown = pd.DataFrame([
         {"Row": r["row"], "Column": r["column"], "Metric": r["metric"],
-         **dict(zip(("Paper", f"Ours ({scale})", f"Δ vs {_baseline_label(spec, cells)} "
-                     "[95% CI]"), _fmt(r))),
+         **dict(zip(("Paper", f"Ours ({scale})", "Paper Δ",
+                     f"Ours Δ vs {_baseline_label(spec, cells)} [95% CI]"), _fmt(r))),
          **({"Chance": f"{r['chance']:.2f}" if not pd.isna(r["chance"]) else ""}
             if frame["chance"].notna().any() else {})}
         for _, r in frame.iterrows()])
     caption = (f"{spec.title}. Paper: the paper's reported values (baselines/paper/{spec.paper}). "
                f"Ours: mean ± std over n seeds at scale '{scale}', selected checkpoint as the "
-               "spec's eval rule; Δ: paired bootstrap over test examples vs each row's declared "
-               f"baseline row ({_baselines_text(spec)}). "
+               "spec's eval rule. Δ: against each row's declared baseline row "
+               f"({_baselines_text(spec)}); the paper's from its numbers, ours a paired "
+               "bootstrap over test examples (95% CI). "
                "Paper numbers and ours come from different runs and are never combined.")
     if any(frame["status"] == "trivial"):
         caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
@@ -231,34 +244,61 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
             paths["curves_png"] = out / f"{table}-curves.png"
             curves.to_csv(paths["curves_csv"], index=False)
             plot_curves(curves, spec, scale, paths["curves_png"])
+    claims = _table_claims(table, scale, spec_root, results_root, paper_root)
+    if claims is not None:
+        from mutorbench.report.claims import claims_markdown, summary_line
+
+        md += (f"\n## The paper's claims on this table\n\n{summary_line(claims, scale)}; all "
+               f"claims: `mutor-bench claims --scale {scale}`.\n\n"
+               + claims_markdown(claims, scale))
     paths["md"].write_text(md)
     paths["tex"].write_text(shown.to_latex(index=False, caption=caption, label=f"tab:{table}"))
+    _plot_deltas(frame, spec, scale, paths["png"], claims)
     if spec.plot == "seeds":
-        _plot_seeds(frame, spec, scale, paths["png"])
-    else:
-        _plot(frame, table, scale, paths["png"])
+        paths["seeds_png"] = out / f"{table}-seeds.png"
+        _plot_seeds(frame, spec, scale, paths["seeds_png"])
     return paths
 
 
-def _plot(frame: pd.DataFrame, table: str, scale: str, path: Path) -> None:
-    import matplotlib
+def _table_claims(table, scale, spec_root, results_root, paper_root) -> pd.DataFrame | None:
+    """The paper's claims on this table's cells (baselines/paper/claims.yaml), checked."""
+    from mutorbench.report.claims import CLAIMS_FILE, check_claims
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    claims_file = Path(paper_root) / CLAIMS_FILE.name
+    if not claims_file.is_file():
+        return None
+    frame = check_claims(scale, claims_path=claims_file, spec_root=spec_root,
+                         results_root=results_root, paper_root=paper_root, tables={table})
+    return None if frame.empty else frame
 
-    labels = [f"{r['row']}\n{r['column']} {r['metric']}" for _, r in frame.iterrows()]
-    x = np.arange(len(labels))
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels)), 4))
-    paper = frame["paper"].astype(float)
-    ours = frame["mean"].astype(float)
-    ax.bar(x - 0.2, paper, 0.4, label="paper")
-    ax.bar(x + 0.2, ours, 0.4, yerr=frame["std"].astype(float).fillna(0), label=f"ours ({scale})")
-    ax.set_xticks(x, labels, rotation=60, ha="right", fontsize=7)
-    ax.set_title(f"{table}: paper vs ours ({scale})")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+
+def _plot_deltas(frame: pd.DataFrame, spec, scale: str, path: Path,
+                 claims: pd.DataFrame | None) -> None:
+    """The forest plot: every row with a baseline, per column and metric, paper Δ and ours;
+    then the table's claims that are not such a pair (Table 3's comparison across columns)."""
+    from mutorbench.metrics import METRICS
+    from mutorbench.report.forest import forest_plot
+
+    def unit(metric):
+        return METRICS[metric].unit if metric in METRICS else "percent"
+
+    items, pairs = [], set()
+    for _, r in frame.iterrows():
+        if r["status"] != "run" or spec.baseline_of(r["row"]) is None:
+            continue
+        base = spec.baseline_of(r["row"])
+        pairs.add((r["row"], base, r["column"], r["column"], r["metric"]))
+        items.append({"label": f"{r['row']} vs {base} · {r['column']} {r['metric']}",
+                      "paper": r.get("paper_delta"), "ours": r["delta"], "lo": r["ci_low"],
+                      "hi": r["ci_high"], "unit": unit(r["metric"])})
+    for _, c in (claims if claims is not None else pd.DataFrame()).iterrows():
+        if (c["better"], c["than"], c["column"], c["than_column"], c["metric"]) in pairs:
+            continue
+        items.append({"label": "claim: " + c["claim"].split(": ", 1)[-1], "unit": unit(c["metric"]),
+                      "paper": c["paper_delta"], "ours": c["delta"], "lo": c["ci_low"],
+                      "hi": c["ci_high"]})
+    forest_plot(items, path, title=f"{spec.table}: Δ to each row's baseline and the table's "
+                f"claims, paper vs ours ({scale})", ours_label=f"ours ({scale}), paired 95% CI")
 
 
 def plotted_columns(frame: pd.DataFrame, spec) -> list:

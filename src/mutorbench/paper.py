@@ -74,7 +74,7 @@ def table_path(name: str, root: str | Path = DEFAULT_DIR) -> Path:
 def load_paper_table(name: str, root: str | Path = DEFAULT_DIR) -> PaperTable:
     path = table_path(name, root)
     if not path.is_file():
-        known = sorted(p.stem for p in Path(root).glob("*.yaml"))
+        known = [p.stem for p in table_files(root)]
         raise ValueError(f"no paper numbers for {name!r} at {path}; known: {', '.join(known)}")
     try:
         return PaperTable.model_validate(load_yaml_file(path))
@@ -83,5 +83,10 @@ def load_paper_table(name: str, root: str | Path = DEFAULT_DIR) -> PaperTable:
         raise ValueError(f"{path}: invalid at {where}: {msg}") from None
 
 
+def table_files(root: str | Path = DEFAULT_DIR) -> list[Path]:
+    """The paper's tables and figures (``table*.yaml``, ``fig*.yaml``), not claims.yaml."""
+    return sorted(p for p in Path(root).glob("*.yaml") if p.stem.startswith(("table", "fig")))
+
+
 def load_all(root: str | Path = DEFAULT_DIR) -> dict[str, PaperTable]:
-    return {p.stem: load_paper_table(p.stem, root) for p in sorted(Path(root).glob("*.yaml"))}
+    return {p.stem: load_paper_table(p.stem, root) for p in table_files(root)}
