@@ -382,3 +382,35 @@ def test_declared_baselines_are_the_papers_comparisons(table):
         expected = {"table6": "mutor/shared"}.get(
             table, prefix + "ntp" if prefix + "ntp" in ids and prefix + "ntp" != row.id else "ntp")
         assert base == expected, (table, row.id, base)
+
+
+@pytest.mark.parametrize("table,paper_cells,tiny_run", [
+    ("table3", 9, 6), ("table12", 45, 20), ("table13", 30, 20), ("table14", 10, 0),
+    ("table17", 12, 12)])
+def test_the_remaining_language_tables_expand_as_the_paper(table, paper_cells, tiny_run):
+    paper = expand(load_spec(table), "paper")
+    tiny = expand(load_spec(table), "tiny")
+    assert len(paper) == paper_cells and all(c.status == "run" for c in paper)
+    assert sum(c.status == "run" for c in tiny) == tiny_run
+    epochs = {c.row: c.config.budget.amount for c in paper}
+    if table in ("table12", "table14"):
+        assert {r: e for r, e in epochs.items()} == {"ntp/5": 5, "ntp/10": 10, "multi_token/5": 5,
+                                                     "multi_token/10": 10, "mutor/5": 5}
+    if table == "table13":
+        assert epochs == {"ntp/3": 3, "ntp/5": 5, "multi_token/3": 3, "multi_token/5": 5,
+                          "mutor/3": 3}
+    if table == "table14":  # Llama, one run, paper scale only
+        assert {c.config.model.name_or_path for c in paper} == {"meta-llama/Meta-Llama-3-8B"}
+        assert {c.seed for c in paper} == {42}
+        assert {c.status for c in tiny} == {"not_run"}
+    if table == "table17":  # single runs, a as the row says, d_max 4; a = 0 is Next-Token
+        assert {c.seed for c in paper} == {42} and {c.seed for c in tiny} == {0}
+        got = {c.row: (c.config.method.id, getattr(c.config.method, "a", None),
+                       getattr(c.config.method, "d_max", None)) for c in paper}
+        assert got["mutor/a=0.2"] == ("mutor", 0.2, 4) and got["ntp"][0] == "ntp"
+    if table == "table3":  # 1M-GSM-extra: 1.4x the examples, Next-Token only
+        extra = [c for c in tiny if c.column == "gsm8k@1m-gsm-extra"]
+        assert {c.row for c in extra} == {"ntp"}
+        assert {c.config.task.train_examples for c in extra} == {2100}  # 1.4 x 1500
+        assert {c.config.task.name for c in paper if c.column == "gsm8k@1m-gsm-extra"} == {
+            "1m-gsm-extra"}

@@ -221,6 +221,7 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
         caption += " The paper gives no numbers here; what it says: " + " ".join(paper.notes)
     if spec.scales[scale].note:
         caption += f" Scale '{scale}': {spec.scales[scale].note.strip()}"
+    caption += _not_run_text(spec, scale)
     paths = {"md": out / f"{table}.md", "csv": out / f"{table}.csv", "tex": out / f"{table}.tex",
              "png": out / f"{table}.png"}
     md = f"# {table}\n\n{caption}\n\n" + shown.to_markdown(index=False, disable_numparse=True) + "\n"
@@ -260,6 +261,21 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
     return paths
 
 
+def _not_run_text(spec, scale: str) -> str:
+    """Why rows or columns are "not run" at this scale, as the spec says."""
+    by_reason: dict[str, list[str]] = {}
+    for row in spec.rows:
+        at = row.scales.get(scale, {})
+        if at.get("status", row.status) != "run":
+            reason = at.get("reason") or row.reason or "no reason given"
+            by_reason.setdefault(reason, []).append(row.id)
+    parts = [f"{', '.join(rows)} ({reason})" for reason, rows in by_reason.items()]
+    for col in spec.columns:
+        if col.run_at is not None and scale not in col.run_at:
+            parts.append(f"column {col.id} (run at {', '.join(col.run_at)} only)")
+    return f" Not run at scale '{scale}': {'; '.join(parts)}." if parts else ""
+
+
 def _table_claims(table, scale, spec_root, results_root, paper_root) -> pd.DataFrame | None:
     """The paper's claims on this table's cells (baselines/paper/claims.yaml), checked."""
     from mutorbench.report.claims import CLAIMS_FILE, check_claims
@@ -294,7 +310,10 @@ def _plot_deltas(frame: pd.DataFrame, spec, scale: str, path: Path,
     for _, c in (claims if claims is not None else pd.DataFrame()).iterrows():
         if (c["better"], c["than"], c["column"], c["than_column"], c["metric"]) in pairs:
             continue
-        items.append({"label": "claim: " + c["claim"].split(": ", 1)[-1], "unit": unit(c["metric"]),
+        if pd.isna(c["delta"]) and pd.isna(c["paper_delta"]):
+            continue  # nothing to draw (not run here, and no paper number)
+        label = c["claim"][len(spec.table):].lstrip(": ")
+        items.append({"label": f"claim: {label}", "unit": unit(c["metric"]),
                       "paper": c["paper_delta"], "ours": c["delta"], "lo": c["ci_low"],
                       "hi": c["ci_high"]})
     forest_plot(items, path, title=f"{spec.table}: Δ to each row's baseline and the table's "
