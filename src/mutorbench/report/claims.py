@@ -93,13 +93,16 @@ class _Tables:
     def __init__(self, scale: str, spec_root, results_root, paper_root):
         self.scale, self.spec_root = scale, spec_root
         self.results_root, self.paper_root = Path(results_root), paper_root
+        self._specs: dict[str, object] = {}
         self._cells: dict[str, dict] = {}
         self._index = None
 
     def spec(self, table: str):
-        from mutorbench.spec import load_spec
+        if table not in self._specs:
+            from mutorbench.spec import load_spec
 
-        return load_spec(table, self.spec_root)
+            self._specs[table] = load_spec(table, self.spec_root)
+        return self._specs[table]
 
     def cells(self, table: str) -> dict[tuple[str, str], list]:
         if table not in self._cells:
