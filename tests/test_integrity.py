@@ -517,3 +517,25 @@ def test_retired_runs_are_not_results(tmp_path):
     ok, rows = check(tmp_path / "r", tmp_path / "g")
     assert ok and len(rows) == 1
     shutil.rmtree(tmp_path / "r" / "t" / "tiny" / ".retired")
+
+
+def _tree_in_child(cfg):
+    from mutorbench.train.config import config_tree
+
+    return config_tree(cfg)
+
+
+def test_a_spawned_worker_stores_the_whole_config():
+    """`run --jobs N` trains cells in spawned processes, which unpickle the config: the stored
+    config must still hold every section's own fields (it once kept only the base ones, without
+    d_max, a or data_seed, so results did not say what ran and reuse never matched)."""
+    from multiprocessing import get_context
+
+    from mutorbench.train.config import config_tree, parse_config
+
+    cfg = parse_config({"task": {"name": "gsm8k-gen", "data_seed": 3},
+                        "method": {"id": "mutor", "d_max": 3, "a": 0.4}})
+    with get_context("spawn").Pool(1) as pool:
+        child = pool.apply(_tree_in_child, (cfg,))
+    assert child == config_tree(cfg)
+    assert child["method"]["d_max"] == 3 and child["task"]["data_seed"] == 3

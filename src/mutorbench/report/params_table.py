@@ -27,7 +27,8 @@ def _row_counts(spec: TableSpec, scale: str, kind: str, results_root: str) -> di
             out.setdefault(cell.row, [])
             continue
         c = cell.config
-        key = json.dumps(c.model_dump(mode="json", include={"model", "tokenizer", "method", "lora"}))
+        key = json.dumps(c.model_dump(mode="json", include={"model", "tokenizer", "method", "lora"},
+                                      serialize_as_any=True))
         if key not in counted:
             try:
                 counted[key] = f"{run_params(c)[KINDS[kind]]:,}"

@@ -348,4 +348,8 @@ def config_tree(cfg: RunConfig) -> dict:
     not use (a pretrained model's tokenizer, LoRA without peft) are left out, not null."""
     unused = {name for name, section in (("tokenizer", cfg.tokenizer), ("lora", cfg.lora))
               if section is None}
-    return cfg.model_dump(mode="json", exclude=unused)
+    # serialize_as_any: each section as its own class, whatever RunConfig's annotation is at the
+    # time. In a process that unpickled the config (a spawned worker of `run --jobs`) the unions
+    # are not rebuilt yet, and a plain dump silently kept only the base fields (no d_max, a,
+    # data_seed): results then did not say what ran and reuse never matched.
+    return cfg.model_dump(mode="json", exclude=unused, serialize_as_any=True)
