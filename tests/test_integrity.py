@@ -539,3 +539,27 @@ def test_a_spawned_worker_stores_the_whole_config():
         child = pool.apply(_tree_in_child, (cfg,))
     assert child == config_tree(cfg)
     assert child["method"]["d_max"] == 3 and child["task"]["data_seed"] == 3
+
+
+def test_a_result_whose_config_was_filled_by_defaults_is_never_reused(tmp_path):
+    """An incomplete stored config (an older version's, or one a worker wrote without the
+    sections' own fields) parses with defaults and could then look like another cell: the
+    reuse index leaves it out."""
+    import json
+
+    from mutorbench.bench.reuse import index_results, training_key
+    from mutorbench.train.config import config_tree, parse_config
+
+    full = config_tree(parse_config({"task": {"name": "gsm8k-gen", "train_examples": 24},
+                                     "method": {"id": "mutor", "d_max": 3, "a": 0.5}}))
+    for name, tree in (("complete", full),
+                       ("dropped", {**full, "method": {k: v for k, v in full["method"].items()
+                                                       if k not in ("d_min", "d_max", "a")}})):
+        run = tmp_path / "t" / "tiny" / name
+        run.mkdir(parents=True)
+        (run / "result.json").write_text(json.dumps({"kind": "train", "config": tree}))
+    index = index_results(tmp_path)
+    assert list(index.values()) == [tmp_path / "t" / "tiny" / "complete" / "result.json"]
+    assert training_key(full) in index
+    as_defaults = {**full, "method": {**full["method"], "d_min": 1, "d_max": 4, "a": 0.3}}
+    assert training_key(as_defaults) not in index  # what the dropped file would have claimed

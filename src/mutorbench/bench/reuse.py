@@ -23,14 +23,21 @@ def training_key(tree: dict) -> str:
 
 
 def index_results(root: str | Path) -> dict[str, Path]:
-    """training key -> result.json of every finished, original (not itself reused) train result."""
+    """training key -> result.json of every finished, original (not itself reused) train result
+    whose stored config is complete: one with keys that parsing fills by default (written by an
+    older version, or by a worker that dropped fields) could be another cell's, so it is never
+    reused."""
     index: dict[str, Path] = {}
     for path in sorted(Path(root).glob("*/*/*/result.json")):  # <table>/<scale>/<run>/
         try:
             data = json.loads(path.read_text())
             if data.get("kind") != "train" or data.get("reused_from"):
                 continue
-            key = training_key(data["config"])
+            stored = training_tree(data["config"])
+            full = training_tree(config_tree(parse_config(data["config"])))
+            if full != stored:  # keys filled by defaults: the file does not say what ran
+                continue
+            key = training_hash(full)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable, or written by a version whose config no longer parses
         index.setdefault(key, path)
