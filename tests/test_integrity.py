@@ -329,6 +329,36 @@ def test_disk_full_during_a_checkpoint_is_one_line_and_resumable(tmp_path, monke
         [s["loss"] for s in log_of(full)], abs=1e-6)
 
 
+def test_ctrl_c_inside_the_checkpoint_writer_is_an_interrupt(tmp_path, monkeypatch, capsys):
+    """Ctrl-C landing inside torch.save surfaces as a RuntimeError whose context is the
+    KeyboardInterrupt (the zip writer's cleanup fails after it): still exit 130 with the one
+    line, the half-written file removed and the previous checkpoint valid."""
+    out = tmp_path / "runs"
+    argv = ["train", "--no-progress", *[x for s in [*TINY_SETS, f"output_dir={out}",
+                                                    "checkpoint_every_steps=5", "budget.kind=steps",
+                                                    "budget.amount=10"] for x in ("--set", s)]]
+    real_save, calls = torch.save, []
+
+    def interrupted(obj, f, *a, **kw):
+        calls.append(1)
+        if len(calls) == 1:
+            return real_save(obj, f, *a, **kw)
+        f.write(b"x" * 64)
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:  # what torch's writer does next: its own error, in context
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
+
+    monkeypatch.setattr(ckpt_module.torch, "save", interrupted)
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["mutor-bench: interrupted; rerun the same command to resume from the last "
+                   "checkpoint"]
+    run_dir = out / "ntp-seed0"
+    assert not list(run_dir.glob("*.tmp"))
+    assert ckpt_module.read_checkpoint(run_dir / "checkpoint.pt")["state"]["step"] == 5
+
+
 TINY_SETS = ["task.train_examples=48", "task.eval_examples=4", "model.hidden_size=32",
              "batch.micro_batch_size=4", "eval.max_new_tokens=12", "tokenizer.vocab_size=300"]
 

@@ -71,11 +71,12 @@ def _full_states(model, optimizer) -> tuple[dict, dict]:
             get_optimizer_state_dict(model, optimizer, options=options))
 
 
-def _os_error_in(err: BaseException) -> OSError | None:
-    """torch.save reports a failed write as a RuntimeError whose context is the OSError."""
+def _error_in(err: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """torch.save reports a failed write as a RuntimeError whose context is the real cause (an
+    OSError; a KeyboardInterrupt when Ctrl-C lands inside the zip writer)."""
     seen = err
     while seen is not None:
-        if isinstance(seen, OSError):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
@@ -104,7 +105,9 @@ def save_checkpoint(path: Path, *, model, optimizer, scheduler, state: TrainStat
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        os_err = _os_error_in(err)
+        if _error_in(err, KeyboardInterrupt) is not None:  # an interrupt, whatever torch made of it
+            raise KeyboardInterrupt from None
+        os_err = _error_in(err, OSError)
         if os_err is not None:
             raise ValueError(os_error_message(os_err, f"writing {path}")) from None
         raise
