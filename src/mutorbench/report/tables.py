@@ -299,8 +299,10 @@ def _plot_deltas(frame: pd.DataFrame, spec, scale: str, path: Path,
         return METRICS[metric].unit if metric in METRICS else "percent"
 
     items, pairs = [], set()
-    for _, r in frame.iterrows():
-        if r["status"] != "run" or spec.baseline_of(r["row"]) is None:
+    for _, r in frame.iterrows():  # rows not run here keep the paper's marker
+        if r["status"] == "trivial" or spec.baseline_of(r["row"]) is None:
+            continue
+        if pd.isna(r["delta"]) and pd.isna(r.get("paper_delta")):
             continue
         base = spec.baseline_of(r["row"])
         pairs.add((r["row"], base, r["column"], r["column"], r["metric"]))
