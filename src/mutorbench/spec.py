@@ -193,12 +193,16 @@ def load_spec(table: str, root: str | Path = SPEC_DIR) -> TableSpec:
 
 
 def tuned_values(spec: TableSpec, row: RowSpec, col: ColumnSpec,
-                 paper_root: str | Path = PAPER_DIR) -> dict[str, Any]:
-    """The ``method`` keys a row takes from the paper's tuned values for this column's data."""
+                 paper_root: str | Path = PAPER_DIR, loaded: dict | None = None) -> dict[str, Any]:
+    """The ``method`` keys a row takes from the paper's tuned values for this column's data
+    (``loaded``: paper tables already read, by name, so an expansion reads each file once)."""
     ref = row.tuned
     if ref is None:
         return {}
-    paper = load_paper_table(ref.table, paper_root)
+    loaded = {} if loaded is None else loaded
+    if ref.table not in loaded:
+        loaded[ref.table] = load_paper_table(ref.table, paper_root)
+    paper = loaded[ref.table]
     entry = ref.row or col.train
     where = f"{spec.table} row {row.id!r}, column {col.id!r}: tuned from {ref.table}"
     if entry is None:
@@ -223,7 +227,7 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
     if scale not in spec.scales:
         raise ValueError(f"{spec.table} has scales {', '.join(spec.scales)}, not {scale!r}")
     sc = spec.scales[scale]
-    cells = []
+    cells, tuned_tables = [], {}
     for row in spec.rows:
         row_scale = row.scales.get(scale, {})
         seeds = row_scale.get("seeds", sc.seeds)
@@ -245,7 +249,7 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                 tree = merge(tree, col.scales.get(scale, {}))
                 tree = merge(tree, row.overrides)
                 tree = merge(tree, {k: v for k, v in row_scale.items() if k not in ROW_SCALE_KEYS})
-                tree = merge(tree, tuned_values(spec, row, col, paper_root))
+                tree = merge(tree, tuned_values(spec, row, col, paper_root, tuned_tables))
                 tree = merge(tree, row.per_column.get(col.id) or {})
                 tree = merge(tree, {
                     "seed": seed, "table": spec.table, "scale": scale,
