@@ -139,13 +139,13 @@ def test_verdict_follows_the_metrics_direction():
 
 def test_the_shipped_claims_resolve_and_agree_with_the_papers_numbers():
     claims = load_claims()
-    assert sum(len(g.claims) for g in claims.groups) == 84
+    assert sum(len(g.claims) for g in claims.groups) == 85
     frame = check_claims("tiny", results_root="/nonexistent-results")
     assert set(frame["verdict"]) == {"not run", "pending"}
     assert (frame["verdict"] == "pending").sum() == 15  # the image tables
     # each claim with paper numbers points the way the paper's own numbers do
     numbered = frame[frame["paper_delta"].notna() & (frame["expects"].str.startswith("Δ"))]
-    assert len(numbered) == 84 - 3 - 1  # Figure 4 has no numbers; one similarity claim
+    assert len(numbered) == 85 - 4 - 1  # Figure 4 has no numbers; one similarity claim
     for _, r in numbered.iterrows():
         sign = np.sign(r["paper_delta"])
         assert sign == (1 if r["expects"] == "Δ > 0" else -1), r["claim"]

@@ -1,5 +1,6 @@
 """Star graph (Fig. 4): generator, numeral tokenizer, scorer, teacherless training and decoding."""
 
+import json
 import random
 from types import SimpleNamespace
 
@@ -93,6 +94,13 @@ def test_published_files_are_read_with_their_names(tmp_path):
                          local_path=str(tmp_path))
     assert task.texts("train")[1] == ("5,6|6,7|5,8|8,9/5,9=", "5,8,9")
     assert task.texts("test") == [("1,2|0,1|0,3|3,4/0,4=", "0,3,4")]
+    # their files have no validation split: tuning on the test file is refused, not done
+    with pytest.raises(ValueError, match="train and test only; set task.files.validation"):
+        task.texts("validation")
+    val = StarGraphTask(train_examples=2, eval_examples=1, degree=2, path_length=3, num_nodes=10,
+                        local_path=str(tmp_path),
+                        files={"validation": str(tmp_path / "deg_2_path_3_nodes_10_train_2.txt")})
+    assert val.texts("validation") == task.texts("train")
     missing = StarGraphTask(train_examples=3, eval_examples=1, degree=2, path_length=3,
                             num_nodes=10, local_path=str(tmp_path))
     with pytest.raises(ValueError, match="deg_2_path_3_nodes_10_train_3.txt not found"):
@@ -243,35 +251,49 @@ def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     tiny = [c for c in expand(load_spec("fig4"), "tiny") if c.status == "run"]
     full = [c for c in expand(load_spec("fig4"), "tiny_full") if c.status == "run"]
     assert {c.config.method.prefix_attention for c in run + tiny + full} == {"causal"}
-    # tiny (<= 60 min on 2 cores): the small graph only; tiny_full adds the larger one
-    assert {c.column for c in tiny} == {"G(2,4)"} and len(tiny) == 4 * 3
-    assert {c.column for c in full} == {"G(2,4)", "G(2,5)"} and len(full) == 5 * 2 * 3
+    # tiny (<= 60 min on 2 cores): the positive-control graph only; tiny_full adds longer ones
+    assert {c.column for c in tiny} == {"G(2,3)"} and len(tiny) == 4 * 3
+    assert {c.row for c in tiny} == {"ntp", "mutor", "mutor_d23", "teacherless"}
+    assert {c.column for c in full} == {"G(2,3)", "G(2,4)", "G(2,5)"}
+    assert len(full) == 4 * 3 * 3 + 2 * 3  # + mutor_d2 on the two longer graphs
     d2 = {(c.config.method.d_min, c.config.method.d_max) for c in full if c.row == "mutor_d2"}
     assert d2 == {(2, 2)} and not any(c.row == "mutor_d2" for c in run + tiny)  # opt-in ablation
+    # MuToR's d <= path - 1 at tiny scales (every register has a target); the paper's at paper
+    dmax = {(c.column, c.config.method.d_max) for c in tiny + full if c.row == "mutor"}
+    assert dmax == {("G(2,3)", 2), ("G(2,4)", 3), ("G(2,5)", 4)}
     # tiny_full extends tiny's base (a YAML merge): same model and optimiser, longer budget
     t, f = tiny[0].config, full[0].config
-    assert (f.model, f.optim, f.batch) == (t.model, t.optim, t.batch)
-    assert (t.budget.amount, f.budget.amount) == (5000, 12000) and t.eval.every_steps == 500
+    assert (f.model, f.optim, f.batch, f.task.format) == (t.model, t.optim, t.batch, t.task.format)
+    assert (t.budget.amount, f.budget.amount) == (1800, 12000) and t.eval.every_steps == 250
+    # honest tuning: curves and choices on validation graphs, the test graphs for the table only;
+    # >= 1,000 graphs each; Bachmann & Nagarajan's format and optimiser (their train.py)
+    assert (t.eval.select_split, t.eval.report_split, t.task.eval_examples) == (
+        "validation", "test", 1000)
+    assert t.task.format == "bachmann_nagarajan" and t.model.arch == "gpt2"
+    assert (t.optim.lr, t.optim.betas, t.optim.weight_decay, t.optim.schedule) == (
+        1e-3, (0.9, 0.999), 0.0, "constant")
 
 
 def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
     """The pipeline only (not the effect): every arm trains, the report has seeds and chance."""
     from mutorbench.bench.runner import run_table
 
-    run_table("fig4", scale="tiny", only="*/G(2,4)/seed[01]", progress=False,
+    run_table("fig4", scale="tiny", only="*/G(2,3)/seed[01]", progress=False,
               output_root=str(tmp_path / "r"), reports_root=str(tmp_path / "rep"),
               overrides=["task.train_examples=32", "task.eval_examples=8", "budget.kind=steps",
                          "budget.amount=3", "model.hidden_size=32", "model.num_layers=2",
+                         "batch.micro_batch_size=8",
                          "eval.every_steps=1"])
     md = (tmp_path / "rep" / "fig4.md").read_text()
-    for row in ("ntp", "mutor", "teacherless", "multi_token"):
+    for row in ("ntp", "mutor", "mutor_d23", "teacherless", "multi_token"):
         assert f"| {row} " in md
     assert "(n=2)" in md  # seeds 0 and 1 of 3 in this reduced run
     # learning curves: every evaluation of every cell, per seed in the csv, mean [min, max] in md
     curves = pd.read_csv(tmp_path / "rep" / "fig4-curves.csv")
     assert len(curves) == 4 * 2 * 3 and set(curves["step"]) == {1, 2, 3}
     assert set(curves["metric"]) == {"solve_rate"} and set(curves["seed"]) == {0, 1}
-    assert "## Learning curves" in md and "### G(2,4): solve_rate" in md
+    assert set(curves["split"]) == {"validation"}  # the curves never read the test graphs
+    assert "## Learning curves" in md and "### G(2,3): solve_rate on validation" in md
     ntp = curves[(curves["row"] == "ntp") & (curves["step"] == 3)]["value"]
     assert f"{ntp.mean():.1f} [{ntp.min():.1f}, {ntp.max():.1f}] (n=2)" in md
     assert (tmp_path / "rep" / "fig4-curves.png").stat().st_size > 10_000
@@ -280,8 +302,24 @@ def test_fig4_pipeline_on_a_reduced_tiny_run(tmp_path):
     from mutorbench.spec import load_spec
 
     frame = collect("fig4", "tiny", results_root=str(tmp_path / "r"))
-    assert [c.id for c in plotted_columns(frame, load_spec("fig4"))] == ["G(2,4)"]  # no empty bars
+    assert [c.id for c in plotted_columns(frame, load_spec("fig4"))] == ["G(2,3)"]  # no empty bars
     assert "The paper gives no numbers here" in md and "Chance" in md
     assert "(n=2)" in md and (tmp_path / "rep" / "fig4.png").stat().st_size > 10_000  # forest
     assert (tmp_path / "rep" / "fig4-seeds.png").stat().st_size > 10_000
-    assert "## The paper's claims on this table" in md and "fig4 G(2,4): mutor > ntp" in md
+    assert "## The paper's claims on this table" in md and "fig4 G(2,3): mutor > ntp" in md
+    # the register diagnostic: MuToR cells only, on every evaluation, per example in the log
+    from mutorbench.results import load_result
+
+    cells = tmp_path / "r" / "fig4" / "tiny"
+    mutor = load_result(cells / "mutor--G(2,3)--seed0" / "result.json")
+    probes = {"register_decisive_accuracy", "register_parent_goal_accuracy"}
+    assert all(probes <= set(cp.values) for cp in mutor.metrics.checkpoints)
+    assert not probes & set(load_result(cells / "ntp--G(2,3)--seed0" / "result.json")
+                            .metrics.selected.values)
+    first = (cells / "mutor--G(2,3)--seed0" / "generations").glob("*.jsonl")
+    line = json.loads(next(first).read_text().splitlines()[0])
+    assert isinstance(line["register_decisive_correct"], bool)
+    lines = [x for x in md.splitlines() if "| register_decisive_accuracy" in x and "G(2,3)" in x]
+    shown = {x.split("|")[1].strip(): x.split("|")[5].strip() for x in lines}
+    assert shown["ntp"] == shown["teacherless"] == "– (not produced)"  # no registers there
+    assert shown["mutor"].endswith("(n=2)") and shown["mutor_d23"].endswith("(n=2)")

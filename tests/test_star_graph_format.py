@@ -28,7 +28,8 @@ def task_for(local_path, fmt):
     cfg = load_config(None, ["task.name=star_graph", f"task.local_path={local_path}",
                              "task.graph.degree=2", "task.graph.path_length=5",
                              "task.graph.num_nodes=50", "task.train_examples=20000",
-                             "task.eval_examples=20000", f"task.format={fmt}"])
+                             "task.eval_examples=20000", f"task.format={fmt}",
+                             "tokenizer.kind=numeral"])
     return build_task(cfg.task)
 
 
@@ -57,7 +58,7 @@ def test_the_loss_is_on_the_path_tokens_and_teacherless_inputs_are_theirs():
     cfg = load_config(None, ["task.name=star_graph", "task.graph.degree=2",
                              "task.graph.path_length=4", "task.graph.num_nodes=20",
                              "task.train_examples=8", "task.eval_examples=2",
-                             "task.format=bachmann_nagarajan"])
+                             "task.format=bachmann_nagarajan", "tokenizer.kind=numeral"])
     task = build_task(cfg.task)
     tok = numeral_tokenizer(task.vocabulary())
     examples, _ = task.examples("train", tok, 256)
@@ -79,3 +80,12 @@ def test_the_loss_is_on_the_path_tokens_and_teacherless_inputs_are_theirs():
     assert tl.input_ids[0, :P].tolist() == list(e.prompt_ids)
     assert tl.input_ids[0, P:].tolist() == [dummy] * 4 and int(tl.lengths[0]) == P + 4
     assert tl.labels[0].tolist() == batch.labels[0, :P + 4].tolist()  # their y, as next-token's
+
+
+def test_their_format_needs_one_token_per_node():
+    """Without EOS the path is cut at path_length tokens: a BPE tokenizer would cut it mid-path."""
+    with pytest.raises(ValueError, match="bachmann_nagarajan needs tokenizer.kind numeral"):
+        load_config(None, ["task.name=star_graph", "task.format=bachmann_nagarajan"])
+    with pytest.raises(ValueError, match="bachmann_nagarajan needs tokenizer.kind numeral"):
+        load_config(None, ["task.name=star_graph", "task.format=bachmann_nagarajan",
+                           "model.source=pretrained", "model.name_or_path=gpt2"])

@@ -105,9 +105,9 @@ def test_set_applies_to_the_cells_only_selects():
     """A MuToR-only sweep (`--only 'mutor/*' --set method.d_max=3`) must not fail on the Next-Token
     cells it does not run, which have no d_max."""
     spec = load_spec("fig4")
-    cells = expand(spec, "tiny", only="mutor/G(2,4)/*", overrides=["method.d_max=3"])
+    cells = expand(spec, "tiny", only="mutor/G(2,3)/*", overrides=["method.d_max=3"])
     assert [c.config.method.d_max for c in cells] == [3, 3, 3]
-    with pytest.raises(ValueError, match="cell ntp/G.2,4./seed0: config error at method.d_max"):
+    with pytest.raises(ValueError, match="cell ntp/G.2,3./seed0: config error at method.d_max"):
         expand(spec, "tiny", overrides=["method.d_max=3"])
 
 

@@ -58,6 +58,10 @@ for _metric in (
     Metric("solve_rate", per_example="correct", verdict=True),
     Metric("decisive_accuracy", per_example="decisive_correct", verdict=True),
     Metric("token_accuracy", per_example="token_accuracy"),
+    # a diagnostic of MuToR arms on the star graph: the register aimed at that path node
+    Metric("register_decisive_accuracy", per_example="register_decisive_correct", verdict=True),
+    Metric("register_parent_goal_accuracy", per_example="register_parent_goal_correct",
+           verdict=True),
     # image generation (Table 7): computed over the whole sample set, no per-example record
     Metric("fid", higher_is_better=False, unit="raw", plot_range=None),
     Metric("inception_score", unit="raw", plot_range=None),

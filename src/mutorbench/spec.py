@@ -83,7 +83,7 @@ class TableSpec(_Strict):
     # paper_vs_ours: bars of the paper's and our means; seeds: ours only (the paper gives no
     # numbers), grouped by column, one dot per seed, the columns' chance lines (Fig. 4)
     plot: Literal["paper_vs_ours", "seeds"] = "paper_vs_ours"
-    # learning curves in the report: every evaluation of the report split (eval.every_steps)
+    # learning curves in the report: every evaluation of the selection split (eval.every_steps)
     curves: bool = False
     baseline_row: str | None = None  # the Δ column's reference row of every row without its own
 

@@ -137,14 +137,18 @@ class GenerationEvaluator:
     def from_config(cls, task, eval_cfg, *, prefix_attention: str) -> GenerationEvaluator:
         return cls(task, get_scorer(task.metric), max_new_tokens=eval_cfg.max_new_tokens,
                    batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention,
-                   keys=cls.value_keys(task.metric, teacher_forced=task.teacher_forced),
+                   keys=cls.value_keys(task.metric, teacher_forced=task.teacher_forced,
+                                       probes=task.probe_names),
                    limit=eval_cfg.limit, teacher_forced=task.teacher_forced)
 
     @classmethod
-    def value_keys(cls, metric: str, *, teacher_forced: bool) -> tuple[str, ...]:
-        """What it produces for a task scored by ``metric`` (an unknown scorer: one line)."""
+    def value_keys(cls, metric: str, *, teacher_forced: bool,
+                   probes: Sequence[str] = ()) -> tuple[str, ...]:
+        """What it produces for a task scored by ``metric`` (an unknown scorer: one line);
+        the register probes only for a method that has registers."""
         get_scorer(metric)
-        return SCORER_KEYS[metric] + (("token_accuracy",) if teacher_forced else ())
+        return (SCORER_KEYS[metric] + (("token_accuracy",) if teacher_forced else ())
+                + tuple(f"register_{name}_accuracy" for name in probes))
 
     def pairs(self, split: str) -> list[tuple[str, str]]:
         pairs = self.task.texts(split)
@@ -171,12 +175,13 @@ class GenerationEvaluator:
 
     def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
                  log_path: str | Path | None = None, decode: Callable | None = None,
-                 scoring_inputs: Callable | None = None) -> dict:
+                 scoring_inputs: Callable | None = None, probe: Callable | None = None) -> dict:
         """Metrics of ``split``; with ``log_path``, one JSONL line per example is written there.
 
         ``decode``: a method's own decoding (teacherless: parallel); default greedy, cached.
         ``scoring_inputs``: a method's own inputs for the per-token accuracy (teacherless: dummy
         answer inputs); default next-token's, i.e. teacher forcing.
+        ``probe``: a method's register probe (MuToR), scored at the task's ``probe_targets``.
         """
         decode = decode or greedy_generate
         pairs = self.pairs(split)
@@ -194,17 +199,24 @@ class GenerationEvaluator:
             completions += [tokenizer.decode(o, skip_special_tokens=True) for o in outs]
         references = [a for _, a in pairs]
         metrics, details = self.score(completions, references)
+        scoring = (self.task.scoring_examples(tokenizer, pairs)
+                   if self.teacher_forced or (probe and self.task.probe_targets) else None)
         if self.teacher_forced:  # star graph: also teacher-forced accuracy
             from mutorbench.evaluation.teacher_forced import token_accuracies
 
-            per_example = token_accuracies(model, tokenizer,
-                                           self.task.scoring_examples(tokenizer, pairs),
+            per_example = token_accuracies(model, tokenizer, scoring,
                                            drop_eos=self.task.answer_eos,
                                            batch_size=self.batch_size,
                                            prefix_attention=self.prefix_attention,
                                            build_inputs=scoring_inputs)
             metrics["token_accuracy"] = sum(per_example) / len(per_example)
             details = [d | {"token_accuracy": t} for d, t in zip(details, per_example)]
+        if probe is not None and self.task.probe_targets:
+            hits = probe(model, scoring, self.task.probe_targets, pad_id=tokenizer.pad_token_id,
+                         prefix_attention=self.prefix_attention, batch_size=self.batch_size)
+            for name, h in hits.items():
+                metrics[f"register_{name}_accuracy"] = 100.0 * sum(h) / len(h)
+                details = [d | {f"register_{name}_correct": x} for d, x in zip(details, h)]
         if log_path is not None:
             from mutorbench.fsio import atomic_write_text
 
@@ -224,14 +236,16 @@ def build_evaluator(task, eval_cfg, prefix_attention: str):
 def metric_keys(task) -> tuple[str, ...]:
     """The value keys a (built) task's evaluator produces."""
     return EVALUATORS.get(task.evaluator).value_keys(task.metric,
-                                                     teacher_forced=task.teacher_forced)
+                                                     teacher_forced=task.teacher_forced,
+                                                     probes=task.probe_names)
 
 
 def metric_keys_of_config(task_cfg) -> tuple[str, ...]:
     """The same from a task config alone (no data loaded): for checking configs and specs."""
     cls = TASKS.get(task_cfg.name)
     return EVALUATORS.get(cls.evaluator).value_keys(task_cfg.metric or cls.metric,
-                                                    teacher_forced=cls.teacher_forced)
+                                                    teacher_forced=cls.teacher_forced,
+                                                    probes=cls.probe_names)
 
 
 def check_metric(name: str, keys: Sequence[str], task_name: str) -> None:

@@ -26,6 +26,8 @@ class MethodBase:
     # evaluator's greedy decoding and teacher-forced next-token inputs
     decode: ClassVar[Callable | None] = None
     scoring_inputs: ClassVar[Callable[..., ModelInputs] | None] = None
+    # what its registers predict at a task's probe targets (MuToR; methods/register_probe.py)
+    probe_registers: ClassVar[Callable | None] = None
 
     @classmethod
     def from_config(cls, cfg, *, seed: int):

@@ -213,6 +213,31 @@ class MuToR(MethodBase):
         """One d per example: U{d_min..d_max} (MuToR-2D draws its own)."""
         return sample_offsets(self.seed, epoch, indices, self.d_min, self.d_max)
 
+    def probe_offset(self, target: int) -> int | None:
+        """The offset whose register aimed at answer token ``target`` sees the fewest answer
+        tokens: the largest trained d with d <= target + 1 (None: no trained register aims
+        there)."""
+        top = min(self.d_max, target + 1)
+        return top if top >= self.d_min else None
+
+    def probe_registers(self, model, examples: Sequence[Example], targets: dict[str, int], *,
+                        pad_id: int, prefix_attention: str, batch_size: int = 256
+                        ) -> dict[str, list[bool]]:
+        """Per named answer-token index, per example: is the register aimed at it right?
+        (methods/register_probe.py; the offset is ``probe_offset``)."""
+        from mutorbench.methods.register_probe import register_hits
+
+        ids = self.register_ids
+        out = {}
+        for name, target in targets.items():
+            d = self.probe_offset(target)
+            if d is not None:
+                out[name] = register_hits(
+                    model, examples, target=target, d=d,
+                    register_id=ids[0] if self.registers == "shared" else ids, pad_id=pad_id,
+                    prefix_attention=prefix_attention, suppress_ids=ids, batch_size=batch_size)
+        return out
+
     def build_batch(
         self, examples: Sequence[Example], *, pad_id: int, epoch: int = 0, dtype=torch.float32
     ) -> ModelInputs:

@@ -72,6 +72,7 @@ class MuToR2D(MuToR):
     grid_width: int = 16
     a: float = 0.5
     id: str = "mutor_2d"
+    probe_registers = None  # the 1-D register probe reads a 1-D layout, not this one
 
     def __post_init__(self) -> None:
         choices = offsets_2d(self.d_max_2d, self.grid_width)

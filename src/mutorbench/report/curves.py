@@ -18,7 +18,9 @@ from mutorbench.spec import expand
 
 
 def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
-    """A line per (row, column, seed, step): the column's first metric on the report split."""
+    """A line per (row, column, seed, step): the column's first metric on the selection split
+    (the one recipes are chosen on: validation where the spec tunes, so the curves never read
+    the test set between the reported numbers)."""
     records = []
     for cell in expand(spec, scale, output_root=results_root):
         if cell.status != "run":  # only run cells have a config
@@ -27,12 +29,14 @@ def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
         if not path.exists():
             continue
         metric = next(iter(next(c for c in spec.columns if c.id == cell.column).paper))
-        split = cell.config.eval.report_split
+        split = cell.config.eval.select_split
         for cp in load_result(path).metrics.checkpoints:
             if cp.split == split and metric in cp.values:
                 records.append({"row": cell.row, "column": cell.column, "seed": cell.seed,
-                                "step": cp.step, "metric": metric, "value": cp.values[metric]})
-    return pd.DataFrame(records, columns=["row", "column", "seed", "step", "metric", "value"])
+                                "step": cp.step, "split": split, "metric": metric,
+                                "value": cp.values[metric]})
+    return pd.DataFrame(records,
+                        columns=["row", "column", "seed", "step", "split", "metric", "value"])
 
 
 def curves_markdown(frame: pd.DataFrame) -> str:
@@ -44,8 +48,8 @@ def curves_markdown(frame: pd.DataFrame) -> str:
         cells = stats.apply(lambda r: f"{r['mean']:.1f} [{r['min']:.1f}, {r['max']:.1f}]"
                             f" (n={int(r['count'])})", axis=1).unstack("row")
         cells = cells[list(dict.fromkeys(part["row"]))].sort_index()
-        metric = part["metric"].iloc[0]
-        out.append(f"### {column}: {metric}, mean [min, max] over seeds\n\n"
+        metric, split = part["metric"].iloc[0], part["split"].iloc[0]
+        out.append(f"### {column}: {metric} on {split}, mean [min, max] over seeds\n\n"
                    + cells.reset_index().to_markdown(index=False, disable_numparse=True) + "\n")
     return "\n".join(out)
 

@@ -46,6 +46,8 @@ def per_example_scores(run: tuple[Path, object], metric: str) -> np.ndarray | No
     if record.per_example is None:  # a whole-set metric (FID): no paired per-example delta
         return None
     rows = [json.loads(x) for x in log.read_text().splitlines()]
+    if any(record.per_example not in x for x in rows):  # a metric this run does not produce
+        return None  # (the register probe of a next-token baseline)
     if record.verdict:  # per-example verdicts, as percent
         return np.array([100.0 * float(x[record.per_example]) for x in rows])
     return np.array([float(x[record.per_example]) for x in rows])  # per-example scores (ROUGE)
@@ -89,7 +91,8 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
                        "n": len(values), "mean": np.mean(values) if values else None,
                        "std": np.std(values, ddof=1) if len(values) > 1 else None,
                        "delta": None, "ci_low": None, "ci_high": None,
-                       "seed_values": values, "chance": col.chance.get(metric)}
+                       "seed_values": values, "chance": col.chance.get(metric),
+                       "finished": len(runs)}
                 records.append(rec)
     records += _trivial_records(spec, scale, results_root)
     frame = pd.DataFrame(records)
@@ -183,8 +186,9 @@ def _fmt(rec) -> tuple[str, str, str, str]:
         return paper, f"{rec['mean']:.2f} ({rec['rule']})", paper_delta, ""
     if rec["status"] != "run":
         return paper, "not run", paper_delta, ""
-    if rec["n"] == 0:
-        return paper, "pending", paper_delta, ""
+    if rec["n"] == 0:  # finished runs without the value: the arm does not produce it
+        shown = "– (not produced)" if rec.get("finished", 0) > 0 else "pending"
+        return paper, shown, paper_delta, ""
     ours = f"{rec['mean']:.2f}" + (f" ± {rec['std']:.2f}" if not pd.isna(rec["std"]) else "")
     ours += f" (n={rec['n']})"
     delta = "" if pd.isna(rec["delta"]) else (
@@ -238,7 +242,8 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
 
         curves = curves_frame(spec, scale, results_root=results_root)
         if not curves.empty:
-            md += ("\n## Learning curves\n\nEvery evaluation of the report split during training "
+            md += ("\n## Learning curves\n\nEvery evaluation of the selection split during "
+                   "training "
                    f"(`eval.every_steps`), {table}-curves.png plots them.\n\n"
                    + curves_markdown(curves))
             paths["curves_csv"] = out / f"{table}-curves.csv"

@@ -20,6 +20,10 @@ class TaskConfig(Strict):
     max_length: PositiveInt = 512  # register-free prompt + answer tokens; longer examples dropped
     metric: str | None = None  # override the task's scorer (evaluation/evaluator.py SCORERS)
 
+    def check_run(self, run) -> None:
+        """Refuse a run whose other sections this task cannot work with (one ValueError);
+        nothing to check by default."""
+
 
 class FilesConfig(TaskConfig):
     """A task read from files: a folder, or one explicit file per split."""
@@ -42,6 +46,14 @@ class TaskBase:
     evaluator = "generation"  # the registered evaluator that scores it (EVALUATORS)
     answer_eos = True  # the answer ends with EOS; False for fixed-length outputs (code grids)
     fixed_answer_tokens: int | None = None  # without EOS: generation stops after this many
+    # names of answer tokens whose registers the evaluator probes (star graph: the decisive
+    # node); ``probe_targets`` maps each to its answer index, and register_<name>_accuracy
+    # must be a registered metric (metrics.py)
+    probe_names: tuple[str, ...] = ()
+
+    @property
+    def probe_targets(self) -> dict[str, int]:
+        return {}
 
     @classmethod
     def from_config(cls, cfg):

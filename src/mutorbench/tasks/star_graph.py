@@ -99,6 +99,13 @@ class StarGraphConfig(GeneratedConfig, FilesConfig):
     # bachmann_nagarajan: their sequences exactly: no BOS, no EOS, the loss on the path only
     format: Literal["suite", "bachmann_nagarajan"] = "suite"
 
+    def check_run(self, run) -> None:
+        # without EOS, generation stops after path_length tokens: one token per node
+        if self.format == "bachmann_nagarajan" and (run.tokenizer is None
+                                                    or run.tokenizer.kind != "numeral"):
+            raise ValueError("task.format bachmann_nagarajan needs tokenizer.kind numeral (a "
+                             "tiny model): the path is cut at path_length tokens, one per node")
+
 
 @TASKS.register
 @dataclass
@@ -138,6 +145,14 @@ class StarGraphTask(TaskBase):
     @property
     def fixed_answer_tokens(self) -> int | None:
         return None if self.format == "suite" else self.path_length
+
+    probe_names = ("decisive", "parent_goal")
+
+    @property
+    def probe_targets(self) -> dict[str, int]:
+        """The path nodes a register diagnostic reads: the decisive node (after the source) and
+        the goal's parent (the one a backward lookup from the goal finds)."""
+        return {"decisive": 1, "parent_goal": self.path_length - 2}
 
     def _no_bos(self, ids, tokenizer):
         if self.format == "suite" or not ids or ids[0] != tokenizer.bos_token_id:
@@ -208,10 +223,13 @@ class StarGraphTask(TaskBase):
             raise ValueError(f"task {self.name!r} has splits train, validation and test, "
                              f"not {split!r}")
         if self.local_path or self.files:  # their files, read per split (a test file alone
-            if split not in self._pairs:  # evaluates); the test file doubles as validation
-                self._pairs[split] = read_published(self._file("test" if split == "validation"
-                                                               and "validation" not in self.files
-                                                               else split))
+            if split not in self._pairs:  # evaluates)
+                if split == "validation" and "validation" not in self.files:
+                    # tuning on their test file would report numbers chosen on the test set
+                    raise ValueError("star_graph: Bachmann & Nagarajan's files have train and "
+                                     "test only; set task.files.validation to a file of other "
+                                     "graphs, or evaluate on test (eval.select_split=test)")
+                self._pairs[split] = read_published(self._file(split))
             return self._pairs[split]
         if not self._pairs:
             self._pairs = self._build()

@@ -234,6 +234,12 @@ class RunConfig(_Strict):
             raise ValueError("this section applies with peft: lora only")
         return value
 
+    @model_validator(mode="after")
+    def _task_fits_the_run(self):
+        """A task section may check the sections it depends on (``check_run``)."""
+        self.task.check_run(self)
+        return self
+
 
 _union_versions = (-1, -1)
 

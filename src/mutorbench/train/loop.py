@@ -396,7 +396,8 @@ def _evaluate_and_checkpoint(run: _Run, bar) -> None:
                 run.model, run.tokenizer, split, suppress_ids=run.suppress_ids,
                 log_path=(results.generations_path(run.run_dir, state.step, split)
                           if dist.is_main else None),
-                decode=run.method.decode, scoring_inputs=run.method.scoring_inputs)
+                decode=run.method.decode, scoring_inputs=run.method.scoring_inputs,
+                probe=run.method.probe_registers)
             if dist.is_main:
                 state.checkpoints.append({"step": state.step, "epoch": epoch, "split": split,
                                           "values": values})
