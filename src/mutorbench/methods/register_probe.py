@@ -44,14 +44,15 @@ def register_hits(model, examples: Sequence[Example], *, target: int, d: int, re
                                    offsets=[d] * len(chunk), register_id=register_id,
                                    pad_id=pad_id, prefix_attention=prefix_attention)
         kwargs = batch.model_kwargs(next(model.parameters()).dtype)
-        logits = model(**{k: v.to(device) for k, v in kwargs.items()}).logits.float().cpu()
-        if suppress_ids:
-            logits[..., list(suppress_ids)] = torch.finfo(logits.dtype).min
         rows = torch.arange(len(chunk))
         slots = torch.tensor([register_position(len(e.prompt_ids), target, d) for e in chunk])
+        logits = model(**{k: v.to(device) for k, v in kwargs.items()}).logits
+        logits = logits[rows.to(device), slots.to(device)].float().cpu()  # the probed slots only
+        if suppress_ids:
+            logits[..., list(suppress_ids)] = torch.finfo(logits.dtype).min
         want = torch.tensor([e.answer_ids[target] for e in chunk])
         # the layout's own label at that slot is the same token: the slot is the right register
         assert bool(batch.is_register[rows, slots].all()) and bool(
             (batch.labels[rows, slots] == want).all()), "register slot does not match the layout"
-        hits += (logits[rows, slots].argmax(-1) == want).tolist()
+        hits += (logits.argmax(-1) == want).tolist()
     return hits
