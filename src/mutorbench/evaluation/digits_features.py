@@ -12,15 +12,16 @@ as a registered feature extractor, so the paper scale swaps in Inception with on
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
 from mutorbench import digits_data
+from mutorbench.fsio import atomic_write_bytes
 
 EXTRACTOR_NAME = "mutorbench-digits-cnn"
 FEATURES = ("penultimate", "logits")
@@ -46,7 +47,7 @@ class DigitsCNN(nn.Module):
 
 def _as_input(images) -> torch.Tensor:
     """uint8 [B, 1, 8, 8] (numpy or torch) -> float in [0, 1]."""
-    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    x = torch.as_tensor(images)
     if x.dtype != torch.uint8:
         raise ValueError(f"digits features: expected uint8 images, got {x.dtype}")
     return x.float() / 255.0
@@ -90,18 +91,15 @@ def classifier_key(seed: int, recipe: dict = RECIPE) -> str:
 
 
 def ensure_classifier(cache_dir: str | os.PathLike, seed: int = 0) -> Path:
-    """The cached classifier's weights file, trained on first use (atomic: a killed build leaves
-    only a temporary file, which the next build replaces)."""
+    """The cached classifier's weights file, trained on first use and written atomically."""
     final = Path(cache_dir) / f"digits-cnn-{classifier_key(seed)}.pt"
     if final.exists():
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
     model, report = train_classifier(seed)
-    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    blob = io.BytesIO()
     torch.save({"state_dict": model.state_dict(), "recipe": RECIPE, "seed": seed,
-                "report": report}, tmp)
-    os.replace(tmp, final)
-    return final
+                "report": report}, blob)
+    return atomic_write_bytes(final, blob.getvalue())
 
 
 def load_classifier(path: str | os.PathLike) -> tuple[DigitsCNN, dict]:
@@ -113,10 +111,7 @@ def load_classifier(path: str | os.PathLike) -> tuple[DigitsCNN, dict]:
 
 def register_extractor() -> str:
     """Register the classifier with torch-fidelity (once) and return its name."""
-    from mutorbench.compat_torchvision import ensure_torchvision_importable
-
-    ensure_torchvision_importable()
-    import torch_fidelity
+    import torch_fidelity  # importable: ``import mutorbench`` ran compat_torchvision
     from torch_fidelity.feature_extractor_base import FeatureExtractorBase
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 

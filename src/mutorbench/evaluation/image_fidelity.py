@@ -41,10 +41,7 @@ def image_metrics(generated: np.ndarray, reference: np.ndarray, *, extractor: st
     FID and precision/recall compare the two sets; the Inception Score is the generated set's
     alone. ``extractor`` must be registered with torch-fidelity.
     """
-    from mutorbench.compat_torchvision import ensure_torchvision_importable
-
-    ensure_torchvision_importable()
-    import torch_fidelity
+    import torch_fidelity  # importable: ``import mutorbench`` ran compat_torchvision
 
     generated, reference = np.asarray(generated), np.asarray(reference)
     for name, images in (("generated", generated), ("reference", reference)):
