@@ -32,3 +32,18 @@ def test_an_unknown_family_is_refused_naming_the_adapters():
     with pytest.raises(ValueError, match="no model adapter .*'mamba'.*adapters: llama, gemma"):
         adapter_for(Fake())
     assert {"llama", "gemma", "qwen2", "gpt2"} <= set(ADAPTERS.names())
+
+
+def test_the_tiny_gpt2_gelu_is_gpt2s_tanh_gelu():
+    """The tiny GPT-2 runs PyTorch's fused tanh GELU for speed: the same model as gelu_new (GPT-2's
+    and Bachmann & Nagarajan's formula) to float precision, same weights and logits."""
+    cfg = tiny_config("gpt2", 64, num_layers=2)
+    assert cfg.activation_function == "gelu_pytorch_tanh"
+    fused = build_model(cfg, seed=0).eval()
+    cfg.activation_function = "gelu_new"
+    formula = build_model(cfg, seed=0).eval()
+    ids = torch.randint(0, 64, (3, 11), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        a, b = fused(input_ids=ids).logits, formula(input_ids=ids).logits
+    assert a.abs().max() > 0.01
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-5)

@@ -66,6 +66,25 @@ def test_batched_tokenization_equals_one_at_a_time():
         tokenize_examples(bpe, [("Answer:", " 1"), ("Answ", "er: 1")])  # cut inside a token
 
 
+def test_the_backend_fast_path_gives_the_tokenizers_ids():
+    from mutorbench.examples import encode_batch
+    from mutorbench.models.tokenizer import numeral_tokenizer
+    from mutorbench.tasks.star_graph import StarGraphTask
+
+    arith = ArithTask(train_examples=300, eval_examples=2)
+    star = StarGraphTask(train_examples=300, eval_examples=2, degree=2, path_length=4, num_nodes=20)
+    for task, tok in [(arith, train_bpe_tokenizer(arith.tokenizer_corpus(), 300)),
+                      (star, numeral_tokenizer(star.vocabulary()))]:
+        pairs = task.texts("train")
+        one = [tokenize_example(tok, p, a, index=i) for i, (p, a) in enumerate(pairs)]
+        assert tokenize_examples(tok, pairs) == one  # 300 texts a chunk: the backend path
+        texts = [p + a + tok.eos_token for p, a in pairs]
+        assert encode_batch(tok, texts) == tok(texts)["input_ids"]
+        # a backend left padded (e.g. by a tokenizer.json) must not pad the ids
+        tok.backend_tokenizer.enable_padding(pad_id=tok.pad_token_id, length=64)
+        assert encode_batch(tok, texts) == [list(e.prompt_ids + e.answer_ids) for e in one]
+
+
 @pytest.mark.parametrize("precision", ["bf16", "bf16-autocast"])
 def test_precision_modes_train_and_are_recorded(tmp_path, precision):
     path = train(tiny_run(tmp_path, "mutor", f"precision={precision}", "budget.amount=1"),

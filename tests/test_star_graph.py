@@ -264,7 +264,7 @@ def test_fig4_paper_scale_lists_the_papers_setting(capsys):
     # tiny_full extends tiny's base (a YAML merge): same model and optimiser, longer budget
     t, f = tiny[0].config, full[0].config
     assert (f.model, f.optim, f.batch, f.task.format) == (t.model, t.optim, t.batch, t.task.format)
-    assert (t.budget.amount, f.budget.amount) == (1200, 12000) and t.eval.every_steps == 300
+    assert (t.budget.amount, f.budget.amount) == (1000, 12000) and t.eval.every_steps == 250
     # honest tuning: curves and choices on validation graphs, the test graphs for the table only;
     # >= 1,000 graphs each; Bachmann & Nagarajan's format and optimiser (their train.py)
     assert (t.eval.select_split, t.eval.report_split, t.task.eval_examples) == (

@@ -32,10 +32,29 @@ def tokenize_examples(tokenizer, pairs, *, chunk: int = 8192, eos: bool = True) 
     end = tokenizer.eos_token if eos else ""
     for s in range(0, len(pairs), chunk):
         part = pairs[s:s + chunk]
-        prompts = tokenizer([p for p, _ in part])["input_ids"]
-        fulls = tokenizer([p + a + end for p, a in part])["input_ids"]
+        prompts = encode_batch(tokenizer, [p for p, _ in part])
+        fulls = encode_batch(tokenizer, [p + a + end for p, a in part])
         out += [_split_at_prompt(p, f, s + k, None) for k, (p, f) in enumerate(zip(prompts, fulls))]
     return out
+
+
+def encode_batch(tokenizer, texts: list[str]) -> list[list[int]]:
+    """``tokenizer(texts)["input_ids"]``, from the Rust backend directly where that is the same.
+
+    transformers' per-encoding conversion to Python dicts is most of the time on short texts
+    (200k star graphs: 25 s -> 13 s). The backend gives the same ids when transformers would set
+    no padding or truncation on it; the first texts are checked against the full call each time,
+    and any difference falls back to it.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if (backend is None or backend.padding is not None or backend.truncation is not None
+            or getattr(tokenizer, "split_special_tokens", False) or len(texts) < 64):
+        return tokenizer(texts, return_attention_mask=False)["input_ids"]
+    full_call = tokenizer(texts[:16], return_attention_mask=False)["input_ids"]
+    ids = [e.ids for e in backend.encode_batch(texts)]
+    if ids[:16] != full_call:
+        return tokenizer(texts, return_attention_mask=False)["input_ids"]
+    return ids
 
 
 def _split_at_prompt(prompt_ids, full_ids, index: int, metadata) -> Example:
