@@ -23,3 +23,14 @@ def tiny_models():
         return cache[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def digits_cnn_dir(tmp_path_factory):
+    """The digits classifier (the tiny image feature space), trained once per test session."""
+    pytest.importorskip("sklearn")
+    from mutorbench.evaluation import digits_features
+
+    folder = tmp_path_factory.mktemp("digits-cnn")
+    digits_features.ensure_classifier(folder, seed=0)
+    return folder

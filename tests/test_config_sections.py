@@ -92,7 +92,7 @@ def test_the_paper_dry_run_prints_a_pretrained_cell_as_it_runs(capsys):
      "for tiny models"),
     (["lora.r=8"], "config error at lora: this section applies with peft: lora only"),
     (["model.source=pretrained"], "config error at model.name_or_path: Field required"),
-    (["model.source=hub"], "config error at model: needs `source`, one of: tiny, pretrained"),
+    (["model.source=hub"], "config error at model: needs `source`, one of: tiny, pretrained, llamagen"),
 ])
 def test_a_key_the_cell_would_ignore_is_one_line(sets, error):
     with pytest.raises(ValueError) as err:

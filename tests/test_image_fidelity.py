@@ -20,9 +20,8 @@ from mutorbench.evaluation.image_fidelity import frechet_distance, image_metrics
 
 
 @pytest.fixture(scope="module")
-def classifier(tmp_path_factory):
-    path = df.ensure_classifier(tmp_path_factory.mktemp("digits-cnn"), seed=0)
-    return path, df.register_extractor()
+def classifier(digits_cnn_dir):
+    return df.ensure_classifier(digits_cnn_dir, seed=0), df.register_extractor()
 
 
 def images(split):

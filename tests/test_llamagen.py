@@ -138,3 +138,36 @@ def test_the_adapter_knows_where_llamagens_parts_are():
     assert adapter.max_positions(model) == 1 + 16 == math.prod((4, 4)) + 1
     with pytest.raises(ValueError, match="position id 17 is past the 4x4 grid"):
         model(torch.tensor([[3, 4]]), position_ids=torch.tensor([[0, 17]]))
+
+
+def test_mutor_2d_registers_get_their_own_table_and_leave_regular_logits_unchanged():
+    """Registers on LlamaGen: ids after the null class, rows in a table of their own (LlamaGen's
+    tables and head keep their shapes), seeded; the MuToR-2D layout's regular tokens see the same
+    logits as the plain sequence."""
+    from mutorbench.methods.mutor_2d import MuToR2D
+    from mutorbench.models.code_vocabulary import CodeVocabulary
+
+    model, vocab = small(), CodeVocabulary(50, 10)
+    names = set(model.state_dict())
+    method = MuToR2D(d_max_2d=2, grid_width=4, seed=3)
+    state = method.prepare(model, vocab)
+    assert state.token_ids == [61] == vocab.convert_tokens_to_ids(method.register_names())
+    assert set(model.state_dict()) - names == {"added_embeddings.weight"}
+    assert model.output.weight.shape[0] == 50 and method.added_param_count(model) == 64
+    again = small()
+    MuToR2D(d_max_2d=2, grid_width=4, seed=3).prepare(again, CodeVocabulary(50, 10))
+    assert torch.equal(again.added_embeddings.weight, model.added_embeddings.weight)
+    assert torch.equal(model.embed(torch.tensor([[61]]))[0, 0], model.added_embeddings.weight[0])
+    gen = torch.Generator().manual_seed(0)
+    from mutorbench.examples import Example
+
+    examples = [Example((50 + c,), tuple(torch.randint(0, 50, (16,), generator=gen).tolist()), k)
+                for k, c in enumerate([1, 7])]
+    batch = method.build_batch(examples, pad_id=0, epoch=0)
+    with torch.no_grad():
+        out = model(**batch.model_kwargs(torch.float32)).logits
+        plain = model(torch.tensor([e.prompt_ids + e.answer_ids for e in examples])).logits
+    regular = ~batch.is_register
+    assert int(batch.is_register.sum()) > 0
+    for b in range(2):
+        assert torch.allclose(out[b][regular[b]][:17], plain[b], atol=1e-5)

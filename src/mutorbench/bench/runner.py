@@ -152,7 +152,9 @@ def _train_in_parallel(pending: list[tuple[str, str, object]], jobs: int) -> int
     """
     from mutorbench.models.pretrain import base_dir, ensure_base
 
-    for cfg in {base_dir(c): c for _, _, c in pending if c.model.pretrain}.values():
+    bases = {base_dir(c): c for _, _, c in pending
+             if c.model.source == "tiny" and c.model.pretrain}
+    for cfg in bases.values():
         ensure_base(cfg)
     print(f"training {len(pending)} cells in {jobs} parallel processes", flush=True)
     start = time.perf_counter()

@@ -134,7 +134,8 @@ class GenerationEvaluator:
         self._prompts: dict[str, list[list[int]]] = {}
 
     @classmethod
-    def from_config(cls, task, eval_cfg, *, prefix_attention: str) -> GenerationEvaluator:
+    def from_config(cls, task, eval_cfg, *, prefix_attention: str,
+                    seed: int = 0) -> GenerationEvaluator:
         return cls(task, get_scorer(task.metric), max_new_tokens=eval_cfg.max_new_tokens,
                    batch_size=eval_cfg.batch_size, prefix_attention=prefix_attention,
                    keys=cls.value_keys(task.metric, teacher_forced=task.teacher_forced,
@@ -227,10 +228,12 @@ class GenerationEvaluator:
         return metrics
 
 
-def build_evaluator(task, eval_cfg, prefix_attention: str):
-    """The evaluator the task names, built for this run's eval section."""
+def build_evaluator(task, eval_cfg, prefix_attention: str, *, seed: int = 0):
+    """The evaluator the task names, built for this run's eval section (``seed``: the run's, for
+    an evaluator that samples)."""
     return EVALUATORS.get(task.evaluator).from_config(task, eval_cfg,
-                                                      prefix_attention=prefix_attention)
+                                                      prefix_attention=prefix_attention,
+                                                      seed=seed)
 
 
 def metric_keys(task) -> tuple[str, ...]:

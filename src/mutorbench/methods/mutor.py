@@ -200,10 +200,14 @@ class MuToR(MethodBase):
         return list(self.register_ids)
 
     def added_param_count(self, model) -> int:
-        """One embedding row per register (and one output row each when untied)."""
+        """One embedding row per register (and one output row each when untied, unless the
+        family keeps added tokens out of its head: LlamaGen)."""
+        from mutorbench.models.adapters import adapter_for
+
         text = model.config.get_text_config()
         rows = 1 if self.registers == "shared" else self.d_max
-        return rows * text.hidden_size * (1 if text.tie_word_embeddings else 2)
+        input_only = text.tie_word_embeddings or adapter_for(model).add_rows is not None
+        return rows * text.hidden_size * (1 if input_only else 2)
 
     def export(self, model, tokenizer, path) -> None:
         """Register rows stripped, the original tokenizer saved."""

@@ -36,6 +36,9 @@ class ModelAdapter:
     # architectures shipped by name (``params --model llamagen-b``)
     build: Callable | None = None
     configs: dict = field(default_factory=dict)
+    # a family with its own table for added tokens (registers): (model, n, std=, generator=)
+    # -> their ids; None: transformers' resize_token_embeddings
+    add_rows: Callable | None = None
 
     def inner_of(self, model) -> torch.nn.Module:
         return getattr(model, self.inner) if self.inner else model  # "": no wrapper
@@ -102,7 +105,8 @@ for _adapter in (
     ModelAdapter("gpt2", "transformer", "h", "ln_f", "wte", None, tiny=_tiny_gpt2),
     # LlamaGen's GPT (images): its own module, RoPE computed inside the attention
     ModelAdapter("llamagen", "", "layers", "norm", "tok_embeddings", None, head="output",
-                 build=LlamaGen, configs={"llamagen-b": LlamaGenConfig}),
+                 build=LlamaGen, configs={"llamagen-b": LlamaGenConfig},
+                 add_rows=LlamaGen.add_token_rows),
 ):
     ADAPTERS.register(_adapter)
 

@@ -191,6 +191,9 @@ class LlamaGen(nn.Module):
         self.layers = nn.ModuleList(TransformerBlock(c) for _ in range(c.n_layer))
         self.norm = RMSNorm(c.dim, c.norm_eps)
         self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
+        # tokens a method adds get their own table (add_token_rows): LlamaGen's tables keep
+        # their names and shapes (a checkpoint still loads), the head still predicts codes only
+        self.added_embeddings: nn.Embedding | None = None
         # a buffer LlamaGen keeps as a plain attribute: not in the state dict
         self.register_buffer("rope", rope_2d(c.grid, c.head_dim, c.rope_base), persistent=False)
         self.init_weights()
@@ -204,12 +207,35 @@ class LlamaGen(nn.Module):
         nn.init.zeros_(self.output.weight)
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """Codes via ``tok_embeddings``; ids from the class offset on via the class table."""
+        """Codes via ``tok_embeddings``, ids from the class offset on via the class table, ids
+        after the class table (tokens a method added: registers) via ``added_embeddings``."""
         offset = self.config.class_token_offset
-        is_class = input_ids >= offset
-        codes = self.tok_embeddings(input_ids.masked_fill(is_class, 0))
-        classes = self.cls_embedding.embedding_table((input_ids - offset).clamp(min=0))
-        return torch.where(is_class[..., None], classes, codes)
+        rows = self.cls_embedding.embedding_table.num_embeddings
+        is_class = (input_ids >= offset) & (input_ids < offset + rows)
+        is_added = input_ids >= offset + rows
+        h = self.tok_embeddings(input_ids.masked_fill(is_class | is_added, 0))
+        classes = self.cls_embedding.embedding_table((input_ids - offset).clamp(0, rows - 1))
+        h = torch.where(is_class[..., None], classes, h)
+        if self.added_embeddings is not None:
+            added = self.added_embeddings((input_ids - offset - rows).clamp(min=0))
+            h = torch.where(is_added[..., None], added, h)
+        elif bool(is_added.any()):
+            raise ValueError(f"token id {int(input_ids.max())} is past the class table and no "
+                             "tokens were added")
+        return h
+
+    def add_token_rows(self, n: int, *, std: float, generator: torch.Generator) -> list[int]:
+        """``n`` new input rows ~ normal(0, std) from ``generator``; returns their token ids
+        (after the class table's, as a CodeVocabulary numbers added tokens)."""
+        if self.added_embeddings is not None:
+            raise ValueError("tokens were already added to this LlamaGen")
+        ref = self.tok_embeddings.weight
+        table = nn.Embedding(n, self.config.dim, device=ref.device, dtype=ref.dtype)
+        with torch.no_grad():
+            table.weight.copy_(torch.randn(n, self.config.dim, generator=generator) * std)
+        self.added_embeddings = table
+        first = self.config.class_token_offset + self.cls_embedding.embedding_table.num_embeddings
+        return list(range(first, first + n))
 
     def forward(self, input_ids, position_ids=None, attention_mask=None, past=None, **_):
         """``past``: the ``.past`` of the previous call (decoding with a KV cache); the output's

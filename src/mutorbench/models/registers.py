@@ -48,6 +48,10 @@ def add_registers(model, tokenizer, names: list[str], *, seed: int, std: float |
     ``std`` defaults to the config's ``initializer_range`` (what the paper's transformers 4.43 drew).
     An untied output head gets its own independently drawn rows, as resize did in the paper's code.
     """
+    from mutorbench.models.adapters import adapter_for
+
+    if adapter_for(model).add_rows is not None:
+        return _add_own_rows(model, tokenizer, names, seed=seed, std=std)
     base_tokenizer = copy.deepcopy(tokenizer)
     inp, _ = _embedding_tables(model)
     base_rows = inp.shape[0]
@@ -83,6 +87,26 @@ def add_registers(model, tokenizer, names: list[str], *, seed: int, std: float |
             fresh = torch.randn(len(ids), table.shape[1], generator=gen) * std
             table[ids] = fresh.to(table.dtype)
     return state
+
+
+def _add_own_rows(model, tokenizer, names, *, seed: int, std: float | None) -> RegisterState:
+    """A family with its own table for added tokens (LlamaGen: the head predicts codes only)."""
+    from mutorbench.models.adapters import adapter_for
+
+    base_tokenizer = copy.deepcopy(tokenizer)
+    if tokenizer.add_tokens(names, special_tokens=True) != len(names):
+        raise ValueError(f"register tokens {names} already exist in the vocabulary")
+    std = init_std(model) if std is None else float(std)
+    adapter = adapter_for(model)
+    ids = adapter.add_rows(model, len(names), std=std,
+                           generator=torch.Generator().manual_seed(seed))
+    if ids != tokenizer.convert_tokens_to_ids(names):
+        raise ValueError(f"the model numbered the added tokens {ids}, the vocabulary "
+                         f"{tokenizer.convert_tokens_to_ids(names)}")
+    return RegisterState(token_ids=ids, base_num_embeddings=adapter.embeddings_of(model)
+                         .num_embeddings, base_tokenizer=base_tokenizer,
+                         init={"rule": "normal", "mean": 0.0, "std": std, "generator_seed": seed,
+                               "rows": ids, "output_head": "none: the head predicts codes only"})
 
 
 def export_state_dict(model, state: RegisterState) -> dict[str, torch.Tensor]:

@@ -9,6 +9,7 @@ from mutorbench.tasks import (  # noqa: F401 (importing a task module registers 
     arith,
     dialogues,
     gsm8k,
+    image_codes,
     jsonl,
     math500,
     mathgen,

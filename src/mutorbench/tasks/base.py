@@ -59,6 +59,26 @@ class TaskBase:
     def from_config(cls, cfg):
         raise NotImplementedError(f"{cls.__qualname__}.from_config")
 
+    views_per_access = False  # True: the loop asks ``view`` for every training access
+    generates_images = False  # an image task: eval.images configures its sampling and scoring
+
+    def view(self, examples, *, seed: int, epoch: int):
+        """The training examples as one access sees them; as they are by default (an image
+        task draws its augmentation and guidance label drop here)."""
+        return list(examples)
+
+    def view_choices(self, examples, *, seed: int, epoch: int) -> list:
+        """What ``view`` chose for each example (chained into the run's order hash)."""
+        return []
+
+    def code_vocabulary(self):
+        """The vocabulary of a task whose data are codes (images); None for a text task."""
+        return None
+
+    def split_hash(self, split: str) -> str:
+        """What a run read of ``split``: the texts' hash (a code-grid task hashes its codes)."""
+        return texts_hash(self.texts(split))
+
     def vocabulary(self) -> list[str] | None:
         """A fixed vocabulary (the numeral tokenizer's words); None for free text."""
         return None
@@ -147,8 +167,8 @@ def texts_hash(pairs: list[tuple[str, str]]) -> str:
 
 
 def split_hashes(task, splits) -> dict[str, str]:
-    """``texts_hash`` of each split a run reads (loading each one: a missing split fails here)."""
-    return {split: texts_hash(task.texts(split)) for split in splits}
+    """``split_hash`` of each split a run reads (loading each one: a missing split fails here)."""
+    return {split: task.split_hash(split) for split in splits}
 
 
 def tokenizer_hash(tokenizer) -> str:

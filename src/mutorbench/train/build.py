@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from mutorbench.models.tiny import build_model, tiny_config_for
@@ -22,6 +24,9 @@ def _weights_source(cfg) -> tuple[str | None, str | None]:
 
 
 def build_tokenizer(cfg, task):
+    codes = task.code_vocabulary()
+    if codes is not None:  # an image task: its ids are codes and class tokens, not text
+        return codes
     if cfg.model.source == "tiny" and cfg.model.pretrain is None:
         if cfg.tokenizer.kind == "numeral":
             vocabulary = task.vocabulary()
@@ -44,8 +49,34 @@ def build_tokenizer(cfg, task):
     return tok
 
 
-def build_base_model(cfg, tokenizer):
-    """The base model before method additions: seeded random init (tiny) or pretrained weights."""
+def build_llamagen(model_cfg, task, *, seed: int):
+    """LlamaGen for the task's codebook, classes and grid: seeded init, or a checkpoint."""
+    from mutorbench.models.llamagen import LlamaGen, LlamaGenConfig, load_llamagen_checkpoint
+
+    m = model_cfg
+    sizes = dict(dim=m.dim, n_layer=m.n_layer, n_head=m.n_head, vocab_size=task.codebook_size,
+                 num_classes=task.num_classes, grid=task.grid, class_dropout_prob=0.1,
+                 token_dropout_p=m.token_dropout_p, resid_dropout_p=m.resid_dropout_p,
+                 ffn_dropout_p=m.ffn_dropout_p)
+    if m.checkpoint is not None:
+        if not Path(m.checkpoint).is_file():
+            raise ValueError(f"model.checkpoint {m.checkpoint} is not a file (LlamaGen's "
+                             "checkpoints are hub files: download one and give its path)")
+        return load_llamagen_checkpoint(m.checkpoint, **sizes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = LlamaGen(LlamaGenConfig(**sizes))
+    return model
+
+
+def build_base_model(cfg, tokenizer, task=None):
+    """The base model before method additions: seeded random init (tiny, LlamaGen) or
+    pretrained weights."""
+    if cfg.model.source == "llamagen":
+        if task is None or task.code_vocabulary() is None:
+            raise ValueError("model.source llamagen generates images: it needs an image task "
+                             "(task.name digits or imagenet_codes)")
+        return build_llamagen(cfg.model, task, seed=cfg.seed)
     if cfg.model.source == "tiny" and cfg.model.pretrain is None:
         m = cfg.model
         mc = tiny_config_for(cfg.model, len(tokenizer), tokenizer)

@@ -16,6 +16,7 @@ import mutorbench.tasks  # noqa: F401 (registers the built-in tasks)
 from mutorbench.configbase import PositiveInt
 from mutorbench.configbase import Strict as _Strict
 from mutorbench.evaluation.evaluator import metric_keys_of_config
+from mutorbench.evaluation.image_evaluator import ImageEvalConfig
 from mutorbench.methods.ntp import NtpConfig
 from mutorbench.models.adapters import tiny_families
 from mutorbench.registry import METHODS, TASKS
@@ -81,6 +82,27 @@ class PretrainedModelConfig(_Strict):
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"
 
 
+class LlamaGenModelConfig(_Strict):
+    """LlamaGen's class-conditional GPT (images, models/llamagen.py), GPT-B's sizes by default;
+    the codebook, the classes and the grid come from the task. Trained from scratch (seeded), or
+    from a LlamaGen checkpoint file (``checkpoint``: c2i_B_256.pt, loaded strictly)."""
+    source: Literal["llamagen"] = "llamagen"
+    dim: PositiveInt = 768
+    n_layer: PositiveInt = 12
+    n_head: PositiveInt = 12
+    token_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    resid_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    ffn_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    checkpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _heads_divide(self):
+        if self.dim % self.n_head or (self.dim // self.n_head) % 4:
+            raise ValueError(f"dim {self.dim} / n_head {self.n_head} must be a head size "
+                             "divisible by 4 (2-D RoPE rotates pairs by row and by column)")
+        return self
+
+
 def _tag(key: str, default: str):
     """A union's discriminator that defaults when the key is absent (``model.source`` is tiny,
     ``task.name`` arith unless given)."""
@@ -89,7 +111,8 @@ def _tag(key: str, default: str):
     return Discriminator(tag_of)
 
 
-MODEL_SOURCES = {"tiny": TinyModelConfig, "pretrained": PretrainedModelConfig}
+MODEL_SOURCES = {"tiny": TinyModelConfig, "pretrained": PretrainedModelConfig,
+                 "llamagen": LlamaGenModelConfig}
 ModelConfig = Annotated[Union[tuple(Annotated[c, Tag(s)]  # noqa: UP007
                                     for s, c in MODEL_SOURCES.items())],
                         _tag("source", "tiny")]
@@ -156,6 +179,7 @@ class EvalConfig(_Strict):
     # the last step (train/schedule.py)
     at_steps: tuple[PositiveInt, ...] | None = None
     limit: PositiveInt | None = None  # score only the first N examples of each split (a quick look)
+    images: ImageEvalConfig | None = None  # image tasks (filled with the defaults for them)
 
     @property
     def splits(self) -> list[str]:
@@ -223,6 +247,9 @@ class RunConfig(_Strict):
         if model.source == "pretrained" and value is not None:
             raise ValueError("a pretrained model brings its own tokenizer; this section is for "
                              "tiny models")
+        if model.source == "llamagen" and value is not None:
+            raise ValueError("an image model reads the task's codes; this section is for tiny "
+                             "text models")
         return TokenizerConfig() if value is None and model.source == "tiny" else value
 
     @field_validator("lora", mode="before")
@@ -324,6 +351,12 @@ def _resolve_task_defaults(cfg: RunConfig) -> RunConfig:
         update["max_new_tokens"] = TASKS.get(cfg.task.name).max_new_tokens
     if cfg.eval.metric is None:
         update["metric"] = keys[0]
+    images = TASKS.get(cfg.task.name).generates_images
+    if images and cfg.eval.images is None:
+        update["images"] = ImageEvalConfig()
+    if not images and cfg.eval.images is not None:
+        raise ValueError(f"config error at eval.images: task {cfg.task.name!r} does not "
+                         "generate images")
     if not update:
         return cfg
     return cfg.model_copy(update={"eval": cfg.eval.model_copy(update=update)})
@@ -352,8 +385,10 @@ def load_config(path: str | None = None, overrides: list[str] = ()) -> RunConfig
 def config_tree(cfg: RunConfig) -> dict:
     """The fully resolved config as plain data (what results store): the sections a cell does
     not use (a pretrained model's tokenizer, LoRA without peft) are left out, not null."""
-    unused = {name for name, section in (("tokenizer", cfg.tokenizer), ("lora", cfg.lora))
-              if section is None}
+    unused = {name: True for name, section in (("tokenizer", cfg.tokenizer),
+                                               ("lora", cfg.lora)) if section is None}
+    if cfg.eval.images is None:  # a text task's
+        unused["eval"] = {"images"}
     # serialize_as_any: each section as its own class, whatever RunConfig's annotation is at the
     # time. In a process that unpickled the config (a spawned worker of `run --jobs`) the unions
     # are not rebuilt yet, and a plain dump silently kept only the base fields (no d_max, a,

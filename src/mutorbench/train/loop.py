@@ -197,10 +197,10 @@ def _build_run(cfg: RunConfig) -> _Run:
     data_hashes = split_hashes(task, ["train", *cfg.eval.splits])
     tokenizer = _tokenizer_for(cfg, task, run_dir)
     examples, counts = task.examples("train", tokenizer, cfg.task.max_length)
-    model = build_base_model(cfg, tokenizer)
+    model = build_base_model(cfg, tokenizer, task)
     init_hash = weights_hash(model)  # before the method adds anything
     method = build_method(cfg.method, seed=cfg.seed)
-    evaluator = build_evaluator(task, cfg.eval, method.prefix_attention)
+    evaluator = build_evaluator(task, cfg.eval, method.prefix_attention, seed=cfg.seed)
     _check_positions(model, examples, evaluator, tokenizer, cfg.eval.splits)
     identity = {"config": config_tree(cfg), "data": data_hashes,
                 "tokenizer": tokenizer_hash(tokenizer)}
@@ -312,12 +312,17 @@ def _optimizer_step(run: _Run, step: int) -> dict:
     t0 = time.perf_counter()
     method, dist, state = run.method, run.dist, run.state
     weights, names = run.loss_weights, run.loss_names
+    epoch, task, seed = run.sampler.epoch_of(step), run.task, run.cfg.seed
     state.order_hash = chain_hash(state.order_hash, run.sampler.global_batch_at(step))
+    if task.views_per_access:  # what each access saw (augmentation, label drop) is data order
+        seen = task.view_choices([run.examples[i] for i in run.sampler.global_batch_at(step)],
+                                 seed=seed, epoch=epoch)
+        state.order_hash = chain_hash(state.order_hash, np.asarray(seen, dtype=np.int64).ravel())
     micro = run.sampler.local_micro_batches(step, dist.rank, dist.world,
                                             run.cfg.batch.grad_accumulation)
-    batches = [_packed(run, method.build_batch([run.examples[i] for i in mb],
-                                               pad_id=run.tokenizer.pad_token_id,
-                                               epoch=run.sampler.epoch_of(step),
+    batches = [_packed(run, method.build_batch(task.view([run.examples[i] for i in mb],
+                                                         seed=seed, epoch=epoch),
+                                               pad_id=run.tokenizer.pad_token_id, epoch=epoch,
                                                dtype=run.compute_dtype)).to(dist.device)
                for mb in micro]
     local = [sum(method.loss_counts(x)[n] for x in batches) for n in names]
