@@ -50,39 +50,34 @@ def test_tokenization_follows_the_paper_recipe():
     assert final_answer("x = 3.\n#### 12") == "12" and final_answer("no answer") is None
 
 
-def test_batched_tokenization_equals_one_at_a_time():
+def _tasks_with_tokenizers(n: int):
     from mutorbench.models.tokenizer import numeral_tokenizer
     from mutorbench.tasks.star_graph import StarGraphTask
 
-    arith = ArithTask(train_examples=30, eval_examples=2)
-    star = StarGraphTask(train_examples=30, eval_examples=2, degree=2, path_length=4, num_nodes=20)
-    for task, tok in [(arith, train_bpe_tokenizer(arith.tokenizer_corpus(), 300)),
-                      (star, numeral_tokenizer(star.vocabulary()))]:
-        pairs = task.texts("train")
-        one = [tokenize_example(tok, p, a, index=i) for i, (p, a) in enumerate(pairs)]
-        assert tokenize_examples(tok, pairs, chunk=7) == one  # chunk edges included
-    bpe = train_bpe_tokenizer(["Question: a?\n\nAnswer: 1"] * 20, 280)
-    with pytest.raises(ValueError, match="example 1: the prompt's tokens are not a prefix"):
-        tokenize_examples(bpe, [("Answer:", " 1"), ("Answ", "er: 1")])  # cut inside a token
+    arith = ArithTask(train_examples=n, eval_examples=2)
+    star = StarGraphTask(train_examples=n, eval_examples=2, degree=2, path_length=4, num_nodes=20)
+    return [(arith, train_bpe_tokenizer(arith.tokenizer_corpus(), 300)),
+            (star, numeral_tokenizer(star.vocabulary()))]
 
 
-def test_the_backend_fast_path_gives_the_tokenizers_ids():
+# 30 texts in chunks of 7: transformers' call, chunk edges included; 300 in one chunk: the ids
+# come from the Rust backend (examples.encode_batch)
+@pytest.mark.parametrize("n, chunk", [(30, 7), (300, 8192)])
+def test_batched_tokenization_equals_one_at_a_time(n, chunk):
     from mutorbench.examples import encode_batch
-    from mutorbench.models.tokenizer import numeral_tokenizer
-    from mutorbench.tasks.star_graph import StarGraphTask
 
-    arith = ArithTask(train_examples=300, eval_examples=2)
-    star = StarGraphTask(train_examples=300, eval_examples=2, degree=2, path_length=4, num_nodes=20)
-    for task, tok in [(arith, train_bpe_tokenizer(arith.tokenizer_corpus(), 300)),
-                      (star, numeral_tokenizer(star.vocabulary()))]:
+    for task, tok in _tasks_with_tokenizers(n):
         pairs = task.texts("train")
         one = [tokenize_example(tok, p, a, index=i) for i, (p, a) in enumerate(pairs)]
-        assert tokenize_examples(tok, pairs) == one  # 300 texts a chunk: the backend path
+        assert tokenize_examples(tok, pairs, chunk=chunk) == one
         texts = [p + a + tok.eos_token for p, a in pairs]
         assert encode_batch(tok, texts) == tok(texts)["input_ids"]
         # a backend left padded (e.g. by a tokenizer.json) must not pad the ids
         tok.backend_tokenizer.enable_padding(pad_id=tok.pad_token_id, length=64)
         assert encode_batch(tok, texts) == [list(e.prompt_ids + e.answer_ids) for e in one]
+    bpe = train_bpe_tokenizer(["Question: a?\n\nAnswer: 1"] * 20, 280)
+    with pytest.raises(ValueError, match="example 1: the prompt's tokens are not a prefix"):
+        tokenize_examples(bpe, [("Answer:", " 1"), ("Answ", "er: 1")])  # cut inside a token
 
 
 @pytest.mark.parametrize("precision", ["bf16", "bf16-autocast"])
