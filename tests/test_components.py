@@ -114,3 +114,25 @@ def test_generation_log_recomputes_the_metric(tmp_path):
     assert metrics == {"accuracy": 50.0}
     assert [r["correct"] for r in rows] == [True, True, False, False]
     assert [r["index"] for r in rows] == [0, 1, 2, 3] and rows[0]["reference"] == outputs[0]
+
+
+@pytest.mark.parametrize("decay", ["all", "matrices"])
+def test_weight_decay_on_all_parameters_or_on_matrices_only(decay):
+    """decay=matrices is LlamaGen's rule: >= 2-D parameters decay, norm weights do not."""
+    import torch
+
+    from mutorbench.train.build import build_optimizer
+    from mutorbench.train.config import OptimConfig
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4, bias=False), torch.nn.LayerNorm(4))
+    before = [p.detach().clone() for p in model.parameters()]
+    plan = type("Plan", (), {"warmup_steps": 0, "total_steps": 10})()
+    opt, _ = build_optimizer(model, OptimConfig(lr=0.1, weight_decay=0.5, decay=decay,
+                                                schedule="constant"), plan)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    matrix, norm_weight, norm_bias = (p.detach() for p in model.parameters())
+    assert torch.allclose(matrix, before[0] * (1 - 0.1 * 0.5))  # AdamW's decoupled decay
+    shrunk = before[1] * (1 - 0.1 * 0.5) if decay == "all" else before[1]
+    assert torch.allclose(norm_weight, shrunk) and torch.equal(norm_bias, before[2])

@@ -114,8 +114,13 @@ def lr_lambda(schedule: str, warmup: int, total: int):
 
 def build_optimizer(model, optim_cfg, plan):
     trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA freezes the base
-    opt = torch.optim.AdamW(trainable, lr=optim_cfg.lr, betas=tuple(optim_cfg.betas),
-                            weight_decay=optim_cfg.weight_decay)
+    groups = [{"params": trainable, "weight_decay": optim_cfg.weight_decay}]
+    if optim_cfg.decay == "matrices":
+        groups = [{"params": [p for p in trainable if p.dim() >= 2],
+                   "weight_decay": optim_cfg.weight_decay},
+                  {"params": [p for p in trainable if p.dim() < 2], "weight_decay": 0.0}]
+        groups = [g for g in groups if g["params"]]
+    opt = torch.optim.AdamW(groups, lr=optim_cfg.lr, betas=tuple(optim_cfg.betas))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lr_lambda(optim_cfg.schedule, plan.warmup_steps, plan.total_steps))
     return opt, sched

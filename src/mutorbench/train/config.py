@@ -138,6 +138,9 @@ class OptimConfig(_Strict):
     lr: Annotated[float, Field(gt=0.0)] = 3e-3
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+    # which parameters decay: all (torch's AdamW), or matrices only (>= 2 dims: LlamaGen's and
+    # nanoGPT's rule; norm weights and biases undecayed)
+    decay: Literal["all", "matrices"] = "all"
     schedule: Literal["linear", "constant"] = "linear"  # linear: warmup then linear decay to 0
     warmup_fraction: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
     grad_clip: Annotated[float, Field(gt=0.0)] | None = 1.0
