@@ -62,9 +62,10 @@ class TaskBase:
     views_per_access = False  # True: the loop asks ``view`` for every training access
     generates_images = False  # an image task: eval.images configures its sampling and scoring
 
-    def view(self, examples, *, seed: int, epoch: int):
+    def view(self, examples, *, seed: int, epoch: int, choices=None):
         """The training examples as one access sees them; as they are by default (an image
-        task draws its augmentation and guidance label drop here)."""
+        task applies its augmentation and guidance label drop here; ``choices``: those
+        ``view_choices`` already drew for these examples)."""
         return list(examples)
 
     def view_choices(self, examples, *, seed: int, epoch: int) -> list:

@@ -130,13 +130,15 @@ class ImageTaskBase(TaskBase):
         return view_choices(seed, epoch, [e.metadata["split_index"] for e in examples], num_aug,
                             self.label_drop)
 
-    def view(self, examples: Sequence[Example], *, seed: int, epoch: int) -> list[Example]:
+    def view(self, examples: Sequence[Example], *, seed: int, epoch: int,
+             choices=None) -> list[Example]:
         """The training examples as this access sees them (augmentation, label drop)."""
         codes = self.grids("train").codes
         null = self.codebook_size + self.num_classes
+        if choices is None:
+            choices = self.view_choices(examples, seed=seed, epoch=epoch)
         out = []
-        for e, (aug, dropped) in zip(examples, self.view_choices(examples, seed=seed,
-                                                                 epoch=epoch)):
+        for e, (aug, dropped) in zip(examples, choices):
             answer = e.answer_ids if aug == 0 else tuple(
                 codes[e.metadata["split_index"], aug].tolist())
             prompt = (null,) if dropped else e.prompt_ids

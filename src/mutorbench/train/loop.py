@@ -313,15 +313,18 @@ def _optimizer_step(run: _Run, step: int) -> dict:
     method, dist, state = run.method, run.dist, run.state
     weights, names = run.loss_weights, run.loss_names
     epoch, task, seed = run.sampler.epoch_of(step), run.task, run.cfg.seed
-    state.order_hash = chain_hash(state.order_hash, run.sampler.global_batch_at(step))
-    if task.views_per_access:  # what each access saw (augmentation, label drop) is data order
-        seen = task.view_choices([run.examples[i] for i in run.sampler.global_batch_at(step)],
-                                 seed=seed, epoch=epoch)
+    global_batch = run.sampler.global_batch_at(step)
+    state.order_hash = chain_hash(state.order_hash, global_batch)
+    choices = {}  # what each access saw (augmentation, label drop): drawn once, is data order
+    if task.views_per_access:
+        seen = task.view_choices([run.examples[i] for i in global_batch], seed=seed, epoch=epoch)
+        choices = dict(zip(global_batch, seen))
         state.order_hash = chain_hash(state.order_hash, np.asarray(seen, dtype=np.int64).ravel())
     micro = run.sampler.local_micro_batches(step, dist.rank, dist.world,
                                             run.cfg.batch.grad_accumulation)
     batches = [_packed(run, method.build_batch(task.view([run.examples[i] for i in mb],
-                                                         seed=seed, epoch=epoch),
+                                                         seed=seed, epoch=epoch,
+                                                         choices=[choices.get(i) for i in mb]),
                                                pad_id=run.tokenizer.pad_token_id, epoch=epoch,
                                                dtype=run.compute_dtype)).to(dist.device)
                for mb in micro]
