@@ -192,7 +192,7 @@ def test_default_selection_metric_is_the_tasks_own():
 
 
 def test_selection_never_picks_by_a_missing_value():
-    from mutorbench.train.loop import select
+    from mutorbench.selection import select
 
     cps = [{"step": 1, "epoch": 1.0, "split": "test", "values": {"rougeL": 1.0}}]
     with pytest.raises(ValueError, match="selection metric 'rougel' is not among"):

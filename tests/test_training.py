@@ -121,7 +121,7 @@ def test_generations_are_logged_and_metrics_recompute_from_them(arms):
 
 
 def test_selection_on_validation_reports_test():
-    from mutorbench.train.loop import select
+    from mutorbench.selection import select
 
     cps = [{"step": s, "epoch": s / 10, "split": split, "values": {"rougeL": v}}
            for s, split, v in [(10, "validation", 30.0), (10, "test", 31.0),

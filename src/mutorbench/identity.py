@@ -31,6 +31,20 @@ def training_hash(tree: dict) -> str:
     return hashlib.sha256(json.dumps(training_tree(tree), sort_keys=True).encode()).hexdigest()
 
 
+# how a finished run is read, not how it is trained or evaluated: cells that differ only here (the
+# image tables' 100K / 200K / 360K columns) share one training run, each re-selected by its own rule
+READING_KEYS = (("eval", "report_step"),)
+
+
+def reuse_hash(tree: dict) -> str:
+    """``training_hash`` without the reading keys: the runs one training can stand for."""
+    out = training_tree(tree)
+    for section, key in READING_KEYS:
+        if isinstance(out.get(section), dict):
+            out[section].pop(key, None)
+    return hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest()
+
+
 def diff_keys(a, b, prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two config trees."""
     if isinstance(a, dict) and isinstance(b, dict):

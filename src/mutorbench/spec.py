@@ -54,6 +54,8 @@ class TunedSpec(_Strict):
 class RowSpec(_Strict):
     id: str
     baseline: str | None = None  # the Δ column's reference row for this row (default: the table's)
+    # the paper table's row of this row's cells; "{column}" stands for the column's id where the
+    # paper has a row per column (Table 7: "{column}/ntp" is "100k/ntp" in column 100k)
     paper_row: str | None = None
     status: Literal["run", "not_run"] = "run"  # not_run: shown as "not run" in reports
     reason: str | None = None
@@ -62,6 +64,10 @@ class RowSpec(_Strict):
     per_column: dict[str, dict[str, Any] | None] = {}  # None: this row has no such cell
     # per-scale row overrides: seeds, status/reason (a row not run at that scale), config keys
     scales: dict[str, dict[str, Any]] = {}
+
+
+    def paper_row_at(self, column: str) -> str | None:
+        return None if self.paper_row is None else self.paper_row.replace("{column}", column)
 
 
 class ScaleSpec(_Strict):

@@ -4,6 +4,8 @@ The paper repeats cells across tables (Table 4's d_max=4 MuToR and d_max=2 Multi
 cells; Table 5's full fine-tuning row and Table 6's "Same" row are Table 1's). A cell whose resolved
 training config equals one already finished under the same results root is copied with its new
 table/cell labels and `reused_from`, not trained again: same config, same seed, same result.
+Cells that differ only in which evaluation they report (``eval.report_step``: Table 7's columns)
+share one run too; each copy is re-selected by its own cell's rule (selection.py).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import json
 import shutil
 from pathlib import Path
 
-from mutorbench.identity import BOOKKEEPING, training_hash, training_tree  # noqa: F401 (tests)
+from mutorbench.identity import BOOKKEEPING, reuse_hash, training_tree  # noqa: F401 (tests)
 from mutorbench.results import write_result
+from mutorbench.selection import select_by
 from mutorbench.train.config import RunConfig, config_tree, parse_config
 
 
 def training_key(tree: dict) -> str:
-    """sha256 of the config with defaults filled in and bookkeeping (and cache paths) left out."""
-    return training_hash(config_tree(parse_config(tree)))
+    """sha256 of the config with defaults filled in and bookkeeping, cache paths and the reading
+    keys (identity.READING_KEYS) left out."""
+    return reuse_hash(config_tree(parse_config(tree)))
 
 
 def index_results(root: str | Path) -> dict[str, Path]:
@@ -37,7 +41,7 @@ def index_results(root: str | Path) -> dict[str, Path]:
             full = training_tree(config_tree(parse_config(data["config"])))
             if full != stored:  # keys filled by defaults: the file does not say what ran
                 continue
-            key = training_hash(full)
+            key = reuse_hash(full)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue  # unreadable, or written by a version whose config no longer parses
         index.setdefault(key, path)
@@ -45,7 +49,8 @@ def index_results(root: str | Path) -> dict[str, Path]:
 
 
 def copy_result(cfg: RunConfig, source: Path, dest: Path) -> Path:
-    """Write ``source``'s result as ``cfg``'s cell; everything but the labels stays as measured.
+    """Write ``source``'s result as ``cfg``'s cell; everything but the labels and the selection
+    (``cfg``'s own rule over the same recorded evaluations) stays as measured.
 
     The training log and the logged generations come along (the report's paired deltas read
     them), so the cell's folder stands on its own; the result is written last, as in training.
@@ -53,6 +58,7 @@ def copy_result(cfg: RunConfig, source: Path, dest: Path) -> Path:
     data = json.loads(source.read_text())
     data.update(table=cfg.table, cell=cfg.cell, scale=cfg.scale, config=config_tree(cfg),
                 reused_from=str(source))
+    data["metrics"]["selected"] = select_by(data["metrics"]["checkpoints"], cfg.eval)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if (source.parent / "generations").is_dir():
         shutil.copytree(source.parent / "generations", dest.parent / "generations",

@@ -45,9 +45,11 @@ def run_table(table: str, *, scale: str, only: str | None = None, shard: str | N
     done, counts = _run_cells(spec, scale, cells, jobs=jobs or spec.scales[scale].jobs,
                               finished=index_results(output_root) if reuse and not retrain
                               else {}, retrain=retrain, hashes=hashes, progress=progress)
+    earlier = len(done) - counts["ran"] - counts["reused"] - counts["shared"]
+    shared = (f", {counts['shared']} read from another cell's run (the same training, another "
+              "step)") if counts["shared"] else ""
     print(f"\n{spec.table} ({scale}): {counts['ran']} cells trained, {counts['reused']} reused "
-          f"from other tables, {len(done) - counts['ran'] - counts['reused']} already finished, "
-          f"{counts['not_run']} not run")
+          f"from other tables, {earlier} already finished, {counts['not_run']} not run{shared}")
     for path in done:
         r = load_result(path)
         values = ", ".join(f"{k} {v:.2f}" for k, v in r.metrics.selected.values.items())
@@ -71,8 +73,14 @@ def _print_dry_run(cells) -> None:
 
 
 def _run_cells(spec, scale, cells, *, jobs, finished, retrain, hashes, progress):
-    """Skip, reuse or train each cell (``jobs`` at once); the result paths and the counts."""
-    done, pending, counts = [], [], {"ran": 0, "reused": 0, "not_run": 0}
+    """Skip, reuse or train each cell (``jobs`` at once); the result paths and the counts.
+
+    Cells of this table with one training config (they differ only in the step they report,
+    identity.READING_KEYS) train once: the first trains, the others copy its result afterwards,
+    each re-selected by its own rule."""
+    done, pending, counts = [], [], {"ran": 0, "reused": 0, "shared": 0, "not_run": 0}
+    here: dict[str, tuple[str, Path]] = {}  # training key -> (cell id, result) in this table
+    shared = []  # (head, cell, the result it is read from)
     for n, cell in enumerate(cells, 1):
         head = f"[{n}/{len(cells)}] {spec.table} {scale} {cell.id}"
         if cell.config is None:
@@ -84,11 +92,17 @@ def _run_cells(spec, scale, cells, *, jobs, finished, retrain, hashes, progress)
         done.append(result)
         if retrain and run_dir.exists():
             print(f"{head}: earlier run moved to {retire(run_dir)}")
-        source = None if result.exists() else finished.get(training_key(config_tree(cell.config)))
+        key = training_key(config_tree(cell.config))
+        source = None if result.exists() else finished.get(key)
         if source is not None and not same_data(source, cell.config, hashes):
             source = None  # same config on other data: not the same cell
         if result.exists():
             print(f"{head}: finished earlier with the same config and data, skipped")
+        elif key in here:
+            shared.append((head, cell, here[key][1]))
+            print(f"{head}: the same training as {here[key][0]}; read from that run when it is "
+                  "done")
+            continue
         elif source is not None:
             copy_result(cell.config, source, result)
             counts["reused"] += 1
@@ -101,8 +115,15 @@ def _run_cells(spec, scale, cells, *, jobs, finished, retrain, hashes, progress)
                 print(f"{head}: finished by another process meanwhile, same config and data")
         else:
             pending.append((head, cell.id, cell.config))
+        here.setdefault(key, (cell.id, result))
     if pending:
         counts["ran"] += _train_in_parallel(pending, jobs)
+    for head, cell, source in shared:
+        copy_result(cell.config, source, result_path_of(cell.config))
+        counts["shared"] += 1
+        values = ", ".join(f"{k} {v:.2f}" for k, v in
+                           load_result(result_path_of(cell.config)).metrics.selected.values.items())
+        print(f"{head}: read from {source.parent} at this cell's step: {values}")
     return done, counts
 
 

@@ -148,8 +148,8 @@ class _Tables:
         if srow.paper_row is None or metric not in scol.paper:
             return None
         try:
-            return load_paper_table(spec.paper, self.paper_root).value(srow.paper_row,
-                                                                      scol.paper[metric])
+            return load_paper_table(spec.paper, self.paper_root).value(
+                srow.paper_row_at(column), scol.paper[metric])
         except KeyError:
             return None
 

@@ -81,7 +81,7 @@ def collect(table: str, scale: str, *, spec_root="bench", results_root="results"
                 paper_value = None
                 if row.paper_row is not None:
                     try:
-                        paper_value = paper.value(row.paper_row, paper_col)
+                        paper_value = paper.value(row.paper_row_at(col.id), paper_col)
                     except KeyError:
                         paper_value = None
                 values = [r.metrics.selected.values.get(metric) for _, r in runs.values()]

@@ -173,7 +173,10 @@ class EvalConfig(_Strict):
     # or validation accuracy (AQUA-RAT), reporting test. Both splits are evaluated at every epoch.
     select_split: str = "test"
     report_split: str = "test"
-    selection: Literal["best", "last"] = "best"
+    # best: eval.metric on select_split; last; at_step: the evaluation at report_step (the image
+    # tables' 100K / 200K / 360K columns read one run at those steps; selection.py)
+    selection: Literal["best", "last", "at_step"] = "best"
+    report_step: PositiveInt | None = None  # selection at_step only
     metric: str | None = None  # the value selection reads; None: the task's first (accuracy, rougeL)
     # also evaluate every N steps (learning curves); these evaluations are checkpoints too, so
     # selection "best" may pick one. None: at epoch ends (and the last step) only.
@@ -183,6 +186,12 @@ class EvalConfig(_Strict):
     at_steps: tuple[PositiveInt, ...] | None = None
     limit: PositiveInt | None = None  # score only the first N examples of each split (a quick look)
     images: ImageEvalConfig | None = None  # image tasks (filled with the defaults for them)
+
+    @model_validator(mode="after")
+    def _step_with_its_rule(self):
+        if (self.selection == "at_step") != (self.report_step is not None):
+            raise ValueError("eval.report_step goes with eval.selection=at_step, and only with it")
+        return self
 
     @property
     def splits(self) -> list[str]:
@@ -390,8 +399,10 @@ def config_tree(cfg: RunConfig) -> dict:
     not use (a pretrained model's tokenizer, LoRA without peft) are left out, not null."""
     unused = {name: True for name, section in (("tokenizer", cfg.tokenizer),
                                                ("lora", cfg.lora)) if section is None}
-    if cfg.eval.images is None:  # a text task's
-        unused["eval"] = {"images"}
+    # left out, not null, where unused: configs stored before these keys existed stay the same
+    unused["eval"] = {key for key, value in (("images", cfg.eval.images),
+                                             ("report_step", cfg.eval.report_step))
+                      if value is None}
     # serialize_as_any: each section as its own class, whatever RunConfig's annotation is at the
     # time. In a process that unpickled the config (a spawned worker of `run --jobs`) the unions
     # are not rebuilt yet, and a plain dump silently kept only the base fields (no d_max, a,

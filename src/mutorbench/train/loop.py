@@ -24,10 +24,10 @@ from mutorbench.evaluation.evaluator import build_evaluator, check_metric, metri
 from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
 from mutorbench.methods.losses import combine
 from mutorbench.methods.packing import pack
-from mutorbench.metrics import get_metric
 from mutorbench.models.adapters import adapter_for
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
 from mutorbench.provenance import utc_now, weights_hash
+from mutorbench.selection import select_by
 from mutorbench.tasks import build_task
 from mutorbench.tasks.base import content_hash, split_hashes, tokenizer_hash
 from mutorbench.train.budget import plan_budget, steps_per_epoch
@@ -61,28 +61,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def select(checkpoints: list[dict], rule: str, metric: str, select_split: str,
-           report_split: str) -> dict:
-    """Pick a step by ``metric`` on ``select_split`` (or the last step); report ``report_split``."""
-    candidates = [c for c in checkpoints if c["split"] == select_split]
-    if not candidates:
-        return {"rule": rule, "checkpoint": None, "values": {}}
-    if rule == "last":
-        chosen = candidates[-1]
-        label = f"last, reported on {report_split}"
-    else:
-        missing = [c["step"] for c in candidates if metric not in c["values"]]
-        if missing:  # never pick a checkpoint by a value it does not have
-            raise ValueError(f"selection metric {metric!r} is not among the evaluated values "
-                             f"{sorted(candidates[0]['values'])}")
-        sign = 1 if get_metric(metric).higher_is_better else -1
-        chosen = max(candidates, key=lambda c: sign * c["values"][metric])
-        label = f"best {metric} on {select_split}, reported on {report_split}"
-    reported = next(c for c in checkpoints
-                    if c["step"] == chosen["step"] and c["split"] == report_split)
-    return {"rule": label, "checkpoint": reported, "values": dict(reported["values"])}
 
 
 def peak_memory(device: torch.device) -> tuple[int, str]:
@@ -443,8 +421,7 @@ def _finish(run: _Run, bar) -> Path:
               "tokenizer_hash": run.identity["tokenizer"]},
         init_weights_hash=run.init_hash,
         metrics={"checkpoints": state.checkpoints,
-                 "selected": select(state.checkpoints, cfg.eval.selection, cfg.eval.metric,
-                                    cfg.eval.select_split, cfg.eval.report_split)},
+                 "selected": select_by(state.checkpoints, cfg.eval)},
         throughput={
             "regular_tokens_per_s": state.regular_tokens / max(state.train_seconds, 1e-9),
             "register_tokens_per_s": state.register_tokens / max(state.train_seconds, 1e-9),
