@@ -26,3 +26,21 @@ def test_the_gpu_benchmark_runs_tiny_on_cpu_and_writes_its_json(tmp_path):
     assert data["runs"]["ntp/eager/official batch 1"]["padding"] == 0.0
     assert set(data["ratios"]) == {"mutor/ntp step (padded)", "mutor/ntp step (packed)",
                                    "mutor packed tokens/s vs official batch-1 eager"}
+
+
+def test_the_image_gpu_benchmark_runs_tiny_on_cpu_and_reports_its_ratios(tmp_path):
+    out = tmp_path / "gpu-image.json"
+    script = SCRIPT.parent / "gpu_image_throughput.py"
+    proc = subprocess.run([sys.executable, str(script), "--tiny", "--steps", "1", "--batch", "4",
+                           "--micro-batch", "2", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    lengths = {name: run["length"] for name, run in data["runs"].items()}
+    # a register whose target leaves the grid is dropped: fewer than 256 for MuToR-2D's offsets
+    assert lengths.pop("mutor2d_256") in range(257 + 240, 513 + 1)
+    assert lengths == {"ntp": 257, "mutor1d": 513, "mutor2d_80": 337}
+    assert data["ratios"]["ntp"] == {"step_time": 1.0, "flops": 1.0}
+    assert 1.3 < data["ratios"]["mutor2d_80"]["flops"] < data["ratios"]["mutor2d_256"]["flops"]
+    for name, run in data["runs"].items():
+        assert (run["register_tokens_per_s"] > 0) == (name != "ntp"), name

@@ -157,3 +157,30 @@ def test_an_image_task_refuses_a_text_model_and_a_text_task_refuses_eval_images(
         load_config(None, ["task.name=digits", f"output_dir={tmp_path}"])
     with pytest.raises(ValueError, match="does not generate images"):
         load_config(None, ["eval.images.num_samples=10", f"output_dir={tmp_path}"])
+
+
+def test_mutor_2d_offsets_must_use_the_tasks_grid_width(tmp_path):
+    from mutorbench.train.config import load_config
+
+    base = ["task.name=digits", "model.source=llamagen", "model.dim=32", "model.n_head=2",
+            "method.id=mutor_2d", f"output_dir={tmp_path}"]
+    with pytest.raises(ValueError, match="method.grid_width 16 is not task digits's grid width 8"):
+        load_config(None, base)
+    assert load_config(None, base + ["method.grid_width=8"]).method.grid_width == 8
+
+
+def test_the_image_baselines_bracket_what_a_model_can_score(digits_cnn_dir):
+    """No model (every pixel from its marginal) must score far worse than the data themselves,
+    in the same feature space and with the arms' sample count; the scores are seeded."""
+    pytest.importorskip("torch_fidelity")
+    from mutorbench.bench.trivial import image_baselines
+    from mutorbench.train.config import EvalConfig
+
+    cfg = EvalConfig(select_split="test", report_split="test",
+                     images={"num_samples": 300, "feature_cache": str(digits_cnn_dir)})
+    marginal, real = image_baselines(DigitsTask(), cfg)
+    assert (marginal["key"], real["key"]) == ("pixel_marginals", "training_images")
+    assert marginal["values"]["fid"] > 5 * real["values"]["fid"]
+    assert real["values"]["precision"] > marginal["values"]["precision"]
+    assert real["settings"]["num_generated"] == 300 and real["settings"]["num_reference"] == 300
+    assert image_baselines(DigitsTask(), cfg)[0]["values"] == marginal["values"]

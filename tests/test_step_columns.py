@@ -98,6 +98,8 @@ def test_step_columns_train_once_and_report_their_own_step(tmp_path, specs, caps
             assert r.metrics.checkpoints == trained.metrics.checkpoints
             assert r.config["eval"]["report_step"] == step
             assert (r.reused_from is None) == (column == "100k")
+            assert r.reused_from is None or r.reused_from.endswith(
+                f"{row}--100k--seed0/result.json")  # the run that trained, not another copy
     # the report reads each column's own step, and the paper's row of that column. Untrained,
     # every step scores 0: give each evaluation a distinct value (as each file's own selection
     # would carry it) so that reading another column's step shows.

@@ -206,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--results", required=True, help="folder searched for result.json files")
     chk.add_argument("--golden", required=True, help="folder of golden *.yaml files")
     chk.add_argument("--bless", metavar="NAME", help="write NAME.yaml from the results instead")
-    chk.add_argument("--tolerance", type=float, default=1.0, help="with --bless (default 1.0)")
+    chk.add_argument("--tolerance", type=float, default=None,
+                     help="with --bless: one limit for every metric (default: each metric's own, "
+                          "1 point for percentages and FID, 0.1 IS, 0.01 precision / recall)")
     chk.add_argument("--subset", action="store_true",
                      help="partial rerun: skip golden cells that have no result")
     chk.set_defaults(func=_check)

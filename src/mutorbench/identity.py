@@ -23,6 +23,9 @@ def training_tree(tree: dict, *, drop_seed: bool = False) -> dict:
     pretrain = out.get("model", {}).get("pretrain") if isinstance(out.get("model"), dict) else None
     if isinstance(pretrain, dict):  # a base is identified by its recipe, not where it is cached
         pretrain.pop("cache_dir", None)
+    images = out.get("eval", {}).get("images") if isinstance(out.get("eval"), dict) else None
+    if isinstance(images, dict):  # likewise the feature space (results record its weights' hash)
+        images.pop("feature_cache", None)
     return out
 
 

@@ -19,6 +19,8 @@ class Metric:
     per_example: str | None = None
     verdict: bool = False
     plot_range: tuple[float, float] | None = (0.0, 100.0)  # None: let the plot choose
+    decimals: int = 2  # as reports print it (the paper: 0.830 for precision and recall)
+    tolerance: float = 1.0  # a golden value's default drift limit (`check --bless`), in its unit
 
     @property
     def axis_label(self) -> str:
@@ -64,8 +66,8 @@ for _metric in (
            verdict=True),
     # image generation (Table 7): computed over the whole sample set, no per-example record
     Metric("fid", higher_is_better=False, unit="raw", plot_range=None),
-    Metric("inception_score", unit="raw", plot_range=None),
-    Metric("precision", unit="raw", plot_range=(0.0, 1.0)),
-    Metric("recall", unit="raw", plot_range=(0.0, 1.0)),
+    Metric("inception_score", unit="raw", plot_range=None, tolerance=0.1),
+    Metric("precision", unit="raw", plot_range=(0.0, 1.0), decimals=3, tolerance=0.01),
+    Metric("recall", unit="raw", plot_range=(0.0, 1.0), decimals=3, tolerance=0.01),
 ):
     register_metric(_metric)

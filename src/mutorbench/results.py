@@ -155,14 +155,27 @@ class TrivialBaseline(_Strict):
     rule: str
     values: Values
     split_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    key: str | None = None  # one of several baselines of the column (images: marginals, data)
+    settings: dict[str, Any] | None = None  # how image metrics were computed (feature space...)
 
 
 BASELINE_FILE = "baseline.json"
 
 
-def baseline_path(results_root: str | Path, table: str, scale: str, column: str) -> Path:
-    return Path(results_root) / table / scale / f"trivial--{column}".replace("/", "_") / \
-        BASELINE_FILE
+def baseline_path(results_root: str | Path, table: str, scale: str, column: str,
+                  key: str | None = None) -> Path:
+    name = f"trivial--{column}" + (f"--{key}" if key else "")
+    return Path(results_root) / table / scale / name.replace("/", "_") / BASELINE_FILE
+
+
+def baseline_paths(results_root: str | Path, table: str, scale: str, column: str) -> list[Path]:
+    """Every trivial baseline filed for a column (none, one, or one per key), in name order."""
+    folder = Path(results_root) / table / scale
+    stem = baseline_path(results_root, table, scale, column).parent.name
+    if not folder.is_dir():
+        return []
+    return [p / BASELINE_FILE for p in sorted(folder.iterdir())
+            if (p.name == stem or p.name.startswith(stem + "--")) and (p / BASELINE_FILE).is_file()]
 
 
 def write_baseline(path: str | Path, data: dict) -> Path:

@@ -91,6 +91,8 @@ class TableSpec(_Strict):
     plot: Literal["paper_vs_ours", "seeds"] = "paper_vs_ours"
     # learning curves in the report: every evaluation of the selection split (eval.every_steps)
     curves: bool = False
+    # image tables: a figure of sampled images per row (one row of samples per class)
+    sample_grids: bool = False
     baseline_row: str | None = None  # the Δ column's reference row of every row without its own
 
     def baseline_of(self, row_id: str) -> str | None:
@@ -266,6 +268,9 @@ def expand(spec: TableSpec, scale: str, *, overrides: list[str] = (), only: str 
                 pretrain = tree.get("model", {}).get("pretrain")
                 if isinstance(pretrain, dict):  # tiny bases are cached beside the results
                     pretrain.setdefault("cache_dir", f"{output_root}/bases")
+                images = tree.get("eval", {}).get("images")
+                if isinstance(images, dict):  # and the tiny image feature space
+                    images.setdefault("feature_cache", f"{output_root}/features")
                 for assignment in overrides:
                     apply_override(tree, assignment)
                 try:

@@ -57,7 +57,7 @@ def copy_result(cfg: RunConfig, source: Path, dest: Path) -> Path:
     """
     data = json.loads(source.read_text())
     data.update(table=cfg.table, cell=cfg.cell, scale=cfg.scale, config=config_tree(cfg),
-                reused_from=str(source))
+                reused_from=data.get("reused_from") or str(source))  # the run that trained
     data["metrics"]["selected"] = select_by(data["metrics"]["checkpoints"], cfg.eval)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if (source.parent / "generations").is_dir():

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from mutorbench.errors import first_error
 from mutorbench.fsio import atomic_write_text
+from mutorbench.metrics import METRICS
 from mutorbench.results import load_result
 from mutorbench.yamlio import load_yaml_file
 
@@ -169,7 +170,9 @@ def environment_notes(results_dir, golden_dir) -> list[str]:
             f"{pkg} {new}" for (pkg, old, new), n in sorted(diffs.items())]
 
 
-def bless(results_dir, golden_dir, *, name: str, tolerance: float = DEFAULT_TOLERANCE) -> Path:
+def bless(results_dir, golden_dir, *, name: str, tolerance: float | None = None) -> Path:
+    """``tolerance``: one limit for every metric; None: each metric's own (metrics.py: 1 point,
+    1 FID, 0.1 IS, 0.01 precision / recall)."""
     envs: dict[str, dict] = {}
     ours = collect_results(results_dir, environments=envs)
     distinct = {tuple(sorted(e.items())) for e in envs.values()}
@@ -177,7 +180,7 @@ def bless(results_dir, golden_dir, *, name: str, tolerance: float = DEFAULT_TOLE
         shown = "; ".join(sorted(", ".join(f"{k} {v}" for k, v in d) for d in distinct))
         raise ValueError(f"cannot bless results of {len(distinct)} different environments "
                          f"({shown}): bless values from one environment")
-    if not math.isfinite(tolerance) or tolerance < 0:
+    if tolerance is not None and (not math.isfinite(tolerance) or tolerance < 0):
         raise ValueError(f"--tolerance must be a finite number >= 0, got {tolerance}")
     bad = sorted(f"{k} {m}" for k, v in ours.items() for m, x in v.items() if not math.isfinite(x))
     if bad:
@@ -186,7 +189,12 @@ def bless(results_dir, golden_dir, *, name: str, tolerance: float = DEFAULT_TOLE
     if empty:
         raise ValueError(f"cannot bless results without selected values: {', '.join(empty[:5])}")
     out = Path(golden_dir) / f"{name}.yaml"
-    cells = {k: {"values": v, "tolerance": dict.fromkeys(v, tolerance)} for k, v in ours.items()}
+    def limit(metric: str) -> float:
+        if tolerance is not None:
+            return tolerance
+        return METRICS[metric].tolerance if metric in METRICS else DEFAULT_TOLERANCE
+
+    cells = {k: {"values": v, "tolerance": {m: limit(m) for m in v}} for k, v in ours.items()}
     environment = dict(next(iter(distinct))) if distinct else {}
     return atomic_write_text(out, yaml.safe_dump({"cells": cells, "environment": environment},
                                                  sort_keys=True))

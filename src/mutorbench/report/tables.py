@@ -24,7 +24,7 @@ from mutorbench.registry import METHODS
 from mutorbench.report.params_table import params_frame
 from mutorbench.report.stats import paired_bootstrap_delta
 from mutorbench.results import (
-    baseline_path,
+    baseline_paths,
     generations_path,
     load_baseline,
     load_result,
@@ -133,18 +133,21 @@ def _baseline_label(spec, cells) -> str:
 
 
 def _trivial_records(spec, scale: str, results_root) -> list[dict]:
-    """The no-model baseline of each column, as the table's run filed it (bench/trivial.py)."""
+    """The no-model baselines of each column, as the table's run filed them (bench/trivial.py)."""
     records = []
     for col in spec.columns:
-        path = baseline_path(results_root, spec.table, scale, col.id)
-        if not path.exists():
-            continue
-        base = load_baseline(path)
-        for metric in col.paper:
-            records.append({"row": TRIVIAL_ROW, "column": col.id, "metric": metric, "paper": None,
-                            "status": "trivial", "rule": base.name, "n": 0, "chance": None,
-                            "mean": base.values.get(metric), "std": None, "delta": None,
-                            "ci_low": None, "ci_high": None})
+        for path in baseline_paths(results_root, spec.table, scale, col.id):
+            records += _trivial_rows(col, load_baseline(path))
+    return records
+
+
+def _trivial_rows(col, base) -> list[dict]:
+    records = []
+    for metric in col.paper:
+        records.append({"row": TRIVIAL_ROW, "column": col.id, "metric": metric, "paper": None,
+                        "status": "trivial", "rule": base.name, "rule_text": base.rule, "n": 0,
+                        "chance": None, "mean": base.values.get(metric), "std": None,
+                        "delta": None, "ci_low": None, "ci_high": None})
     return records
 
 
@@ -153,6 +156,7 @@ def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
     ``baseline_row``), same column and seeds; rows without one get none."""
     row_ids = {r.id for r in spec.rows}  # not the trivial-baseline row
     frame["paper_delta"] = None
+    frame["seeds_paired"] = None
     paper = {(r["row"], r["column"], r["metric"]): r["paper"] for _, r in frame.iterrows()}
     for i, rec in frame.iterrows():
         base = spec.baseline_of(rec["row"]) if rec["row"] in row_ids else None
@@ -170,10 +174,32 @@ def _add_deltas(frame: pd.DataFrame, spec, finished: dict) -> None:
                   for s in sorted(set(mine) & set(theirs))]
         scores = [(m, b) for m, b in scores if m is not None and b is not None and m.shape == b.shape]
         if not scores:
+            _add_seed_delta(frame, i, rec["metric"], mine, theirs)
             continue
         delta, lo, hi = paired_bootstrap_delta(np.stack([m for m, _ in scores]),
                                                np.stack([b for _, b in scores]))
         frame.loc[i, ["delta", "ci_low", "ci_high"]] = [delta, lo, hi]
+
+
+def _decimals(metric: str) -> int:
+    from mutorbench.metrics import METRICS
+
+    return METRICS[metric].decimals if metric in METRICS else 2
+
+
+def _add_seed_delta(frame: pd.DataFrame, i, metric: str, mine: dict, theirs: dict) -> None:
+    """A whole-set metric (FID) has no per-example scores: its delta is the mean over the seeds
+    both cells finished of (row - baseline), shown without a CI (``seeds_paired``)."""
+    record = get_metric(metric)
+    if record.per_example is not None:
+        return  # a per-example metric without its logs: no delta rather than a weaker one
+    pairs = [(mine[s][1].metrics.selected.values.get(metric),
+              theirs[s][1].metrics.selected.values.get(metric))
+             for s in sorted(set(mine) & set(theirs))]
+    diffs = [a - b for a, b in pairs if a is not None and b is not None]
+    if diffs:
+        frame.at[i, "delta"] = float(np.mean(diffs))
+        frame.at[i, "seeds_paired"] = len(diffs)
 
 
 def _fmt(rec) -> tuple[str, str, str, str]:
@@ -181,18 +207,23 @@ def _fmt(rec) -> tuple[str, str, str, str]:
         paper = "–"
     else:  # percentages with 2 decimals as the paper prints them; fractions (precision) with 3
         paper = f"{rec['paper']:.2f}" if abs(rec["paper"]) >= 1 else f"{rec['paper']:.3f}"
-    paper_delta = "" if pd.isna(rec.get("paper_delta")) else f"{rec['paper_delta']:+.2f}"
+    d = _decimals(rec["metric"])
+    paper_delta = "" if pd.isna(rec.get("paper_delta")) else f"{rec['paper_delta']:+.{d}f}"
     if rec["status"] == "trivial":
-        return paper, f"{rec['mean']:.2f} ({rec['rule']})", paper_delta, ""
+        return paper, f"{rec['mean']:.{d}f} ({rec['rule']})", paper_delta, ""
     if rec["status"] != "run":
         return paper, "not run", paper_delta, ""
     if rec["n"] == 0:  # finished runs without the value: the arm does not produce it
         shown = "– (not produced)" if rec.get("finished", 0) > 0 else "pending"
         return paper, shown, paper_delta, ""
-    ours = f"{rec['mean']:.2f}" + (f" ± {rec['std']:.2f}" if not pd.isna(rec["std"]) else "")
+    ours = f"{rec['mean']:.{d}f}" + (f" ± {rec['std']:.{d}f}" if not pd.isna(rec["std"]) else "")
     ours += f" (n={rec['n']})"
-    delta = "" if pd.isna(rec["delta"]) else (
-        f"{rec['delta']:+.2f} [{rec['ci_low']:+.2f}, {rec['ci_high']:+.2f}]")
+    if pd.isna(rec["delta"]):
+        delta = ""
+    elif pd.isna(rec["ci_low"]):  # a whole-set metric: the mean of paired seed differences
+        delta = f"{rec['delta']:+.{d}f} (mean of {int(rec['seeds_paired'])} seeds, no CI)"
+    else:
+        delta = f"{rec['delta']:+.{d}f} [{rec['ci_low']:+.{d}f}, {rec['ci_high']:+.{d}f}]"
     return paper, ours, paper_delta, delta
 
 
@@ -218,9 +249,15 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
                f"({_baselines_text(spec)}); the paper's from its numbers, ours a paired "
                "bootstrap over test examples (95% CI). "
                "Paper numbers and ours come from different runs and are never combined.")
+    if frame["seeds_paired"].notna().any():
+        caption += (" A whole-set metric (FID, IS, precision, recall) has no per-example scores: "
+                    "its Δ is the mean over the seeds both cells finished, with no CI.")
     if any(frame["status"] == "trivial"):
-        caption += (f" '{TRIVIAL_ROW}': the same metric with no model (majority answer of the "
-                    "training split, or the first dialogue line).")
+        rules = dict.fromkeys(
+            r["rule_text"] if r["rule_text"].startswith(r["rule"]) else
+            f"{r['rule']}: {r['rule_text']}" for _, r in frame.iterrows()
+            if r["status"] == "trivial")
+        caption += (f" '{TRIVIAL_ROW}': the same metric with no model ({'; '.join(rules)}).")
     if paper.qualitative:
         caption += " The paper gives no numbers here; what it says: " + " ".join(paper.notes)
     if spec.scales[scale].note:
@@ -242,14 +279,31 @@ def write_report(table: str, scale: str, *, spec_root="bench", results_root="res
 
         curves = curves_frame(spec, scale, results_root=results_root)
         if not curves.empty:
+            from mutorbench.report.curves import paper_curve
+
+            points = paper_curve(spec, curves["metric"].iloc[0], paper)
             md += ("\n## Learning curves\n\nEvery evaluation of the selection split during "
                    "training "
-                   f"(`eval.every_steps`), {table}-curves.png plots them.\n\n"
+                   f"(`eval.every_steps`, `eval.at_steps`), {table}-curves.png plots them"
+                   + (" beside the paper's values at its steps (its own panel: another dataset "
+                      "and model)" if not points.empty else "") + ".\n\n"
                    + curves_markdown(curves))
             paths["curves_csv"] = out / f"{table}-curves.csv"
             paths["curves_png"] = out / f"{table}-curves.png"
             curves.to_csv(paths["curves_csv"], index=False)
-            plot_curves(curves, spec, scale, paths["curves_png"])
+            plot_curves(curves, spec, scale, paths["curves_png"], points)
+    if spec.sample_grids:
+        from mutorbench.report.sample_grids import plot_sample_grids
+
+        paths["samples_png"] = out / f"{table}-samples.png"
+        grids = plot_sample_grids(spec, scale, results_root, paths["samples_png"])
+        if grids:
+            md += ("\n## Samples\n\n" + f"![samples]({table}-samples.png)\n\n"
+                   "Images each row's run sampled for the report (one line per class), decoded "
+                   "from the logged codes: " + "; ".join(
+                       f"{g['row']} at step {g['step']}, seed {g['seed']}" for g in grids) + ".\n")
+        else:
+            del paths["samples_png"]
     claims = _table_claims(table, scale, spec_root, results_root, paper_root)
     if claims is not None:
         from mutorbench.report.claims import claims_markdown, summary_line

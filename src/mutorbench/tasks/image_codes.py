@@ -42,10 +42,18 @@ class ImageTaskConfig(TaskConfig):
     # LlamaGen's class_dropout_prob: the share of training accesses that see the null class
     label_drop: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
 
+    @property
+    def grid(self) -> int:
+        raise NotImplementedError
+
     def check_run(self, run) -> None:
         if run.model.source != "llamagen":
             raise ValueError(f"task {self.name} generates images: it needs model.source=llamagen "
                              f"(class tokens and code grids), not {run.model.source!r}")
+        width = getattr(run.method, "grid_width", None)
+        if width is not None and width != self.grid:  # 2-D offsets over the wrong rows
+            raise ValueError(f"method.grid_width {width} is not task {self.name}'s grid width "
+                             f"{self.grid}: set method.grid_width={self.grid}")
 
 
 def view_choices(seed: int, epoch: int, split_indices: Sequence[int], num_aug: int,
@@ -153,6 +161,10 @@ class ImageTaskBase(TaskBase):
 class DigitsConfig(ImageTaskConfig):
     max_length: PositiveInt = 512
 
+    @property
+    def grid(self) -> int:
+        return digits_data.GRID
+
 
 @TASKS.register
 @dataclass
@@ -186,6 +198,18 @@ class DigitsTask(ImageTaskBase):
     def decode_images(self, codes) -> np.ndarray:
         return digits_data.to_images(codes)  # the identity codebook: codes are grey levels
 
+    def trivial_images(self, n: int, seed: int) -> list[tuple[str, str, np.ndarray]]:
+        """The image metrics' no-model references, ``n`` images each: (key, rule, images). A
+        model must beat the first by far and can at best reach the second."""
+        train = digits_data.load_split("train").codes
+        rng = np.random.default_rng([seed, 0x7472_6169])
+        real = train[rng.choice(len(train), size=min(n, len(train)), replace=False)]
+        return [("pixel_marginals", "each pixel drawn from its own training-split marginal "
+                 f"(no model), {n} images, seed {seed}",
+                 digits_data.to_images(digits_data.marginal_samples(n, seed))),
+                ("training_images", f"{len(real)} training-split images themselves (a model "
+                 f"that reproduces its data), seed {seed}", digits_data.to_images(real))]
+
     def feature_space(self, cache_dir: str) -> tuple[str, Path]:
         """A digits classifier's feature space (not Inception): trained once, seeded, cached."""
         from mutorbench.evaluation.digits_features import ensure_classifier, register_extractor
@@ -206,6 +230,10 @@ class ImageNetCodesConfig(ImageTaskConfig):
     downsample: PositiveInt = 16  # VQ-16: a 256 x 256 image is a 16 x 16 grid
     limit: PositiveInt | None = None  # the first N images only (smoke runs)
     max_length: PositiveInt = 1024
+
+    @property
+    def grid(self) -> int:
+        return self.image_size // self.downsample
 
 
 @TASKS.register
@@ -285,7 +313,7 @@ class ImageNetCodesTask(ImageTaskBase):
         raise ValueError("task imagenet_codes: scoring needs VQ-16 decoding and Inception FID "
                          "against ADM's reference batch, which the suite does not have yet")
 
-    reference_images = decode_images = feature_space = _needs_vq
+    reference_images = decode_images = feature_space = trivial_images = _needs_vq
 
     def sources(self) -> dict:
         return super().sources() | {"local_path": self.local_path, "dataset": self.dataset,
