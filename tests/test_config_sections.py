@@ -10,6 +10,7 @@ from mutorbench.cli import main
 from mutorbench.registry import TASKS
 from mutorbench.spec import SPEC_DIR, expand, load_spec
 from mutorbench.tasks.hf import HFTask
+from mutorbench.tasks.image_codes import ImageNetCodesTask
 from mutorbench.tasks.jsonl import JsonlTask
 from mutorbench.tasks.star_graph import StarGraphTask
 from mutorbench.train.config import config_tree, load_config, parse_config
@@ -24,7 +25,7 @@ def unused_fields(tree: dict) -> list[str]:
     """What a resolved config says that its cell would not read."""
     bad = []
     model, task = tree["model"], tree["task"]
-    if model["source"] == "pretrained":
+    if model["source"] in ("pretrained", "llamagen"):  # own vocabulary (images: the codebook)
         bad += [f"model.{k}" for k in TINY_MODEL & set(model)]
         bad += ["tokenizer"] * ("tokenizer" in tree)
     elif "tokenizer" not in tree:
@@ -34,7 +35,7 @@ def unused_fields(tree: dict) -> list[str]:
         bad += [f"task.{k}" for k in COUNTS & set(task)]
     if not issubclass(cls, StarGraphTask):
         bad += ["task.graph"] * ("graph" in task)
-    if not issubclass(cls, (HFTask, JsonlTask, StarGraphTask)):  # generated: no files to read
+    if not issubclass(cls, (HFTask, JsonlTask, StarGraphTask, ImageNetCodesTask)):  # generated
         bad += [f"task.{k}" for k in FILES & set(task)]
     if ("lora" in tree) != (tree["peft"] == "lora"):
         bad.append("lora")

@@ -115,8 +115,8 @@ def test_set_applies_to_the_cells_only_selects():
     "argv,message",
     [
         (["run", "table99"], "unknown table 'table99'; specs available: fig4, table1, table2, "
-                             "table3, table4, table5, table6, table12, table13, table14, table16, "
-                             "table17"),
+                             "table3, table4, table5, table6, table7, table8, table9, table12, "
+                             "table13, table14, table15, table16, table17"),
         (["run", "table1", "--scale", "huge"], "table1 has scales paper, tiny, not 'huge'"),
         (["run", "table2", "--only", "nothing/*"], "matches no cell"),
         (["run", "table2", "--shard", "3/2"], "need 1 <= i <= n"),

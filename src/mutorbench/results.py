@@ -141,6 +141,11 @@ def generations_path(run_dir: Path, step: int, split: str) -> Path:
     return Path(run_dir) / "generations" / f"step{step:07d}-{split}.jsonl"
 
 
+def preview_path(log_path: str | Path) -> Path:
+    """The decoded sample preview an image evaluation files beside its log (step*.samples.npz)."""
+    return Path(log_path).with_suffix(".samples.npz")
+
+
 class TrivialBaseline(_Strict):
     """What a column scores with no model (the training split's majority answer, lead-1):
     computed when a table runs (bench/trivial.py), read by the reporter."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mutorbench.evaluation.evaluator import get_scorer
+from mutorbench.registry import TASKS
 from mutorbench.results import SCHEMA_VERSION, baseline_path, write_baseline
 from mutorbench.tasks import GENERATED_TASKS, build_task
 
@@ -44,23 +45,19 @@ def image_baselines(task, eval_cfg, seed: int = 0) -> list[dict]:
     return out
 
 
-def _image_columns(cfg) -> bool:
-    """Image columns whose trivial sets the suite can score here (the digits, not ImageNet)."""
-    return cfg.task.name == "digits"
-
-
 def write_trivial_baselines(spec, scale: str, cells, results_root: str | Path) -> list[Path]:
     written, scored = [], {}
     for col in spec.columns:
         cfg = next((c.config for c in cells if c.column == col.id and c.config is not None), None)
-        if cfg is None or (cfg.task.name not in GENERATED_TASKS and not _image_columns(cfg)):
+        if cfg is None or (cfg.task.name not in GENERATED_TASKS
+                           and not TASKS.get(cfg.task.name).trivial_images_offline):
             continue
         task = build_task(cfg.task)
         split = cfg.eval.report_split
         head = {"schema_version": SCHEMA_VERSION, "kind": "trivial_baseline", "table": spec.table,
                 "scale": scale, "column": col.id, "task": task.name, "split": split,
                 "split_hash": task.split_hash(split)}
-        if not getattr(task, "generates_images", False):
+        if not task.generates_images:
             base = trivial_baseline(task, split)
             written.append(write_baseline(baseline_path(results_root, spec.table, scale, col.id),
                                           head | base))

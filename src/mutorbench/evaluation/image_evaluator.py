@@ -24,8 +24,21 @@ from mutorbench.evaluation.image_fidelity import image_metrics
 from mutorbench.evaluation.image_sampling import balanced_labels, random_labels, sample_codes
 from mutorbench.models.adapters import adapter_for
 from mutorbench.registry import EVALUATORS
+from mutorbench.results import preview_path
 
 KEYS = ("fid", "inception_score", "precision", "recall")
+PREVIEW_PER_CLASS, PREVIEW_CLASSES = 8, 10  # the reports' sample grids (report/sample_grids.py)
+
+
+def write_preview(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """The first samples of the first classes, decoded (uint8 [N, C, H, W]) with their labels:
+    what a report shows, without rebuilding the task or its decoder (a few KB; not the 50,000)."""
+    keep = [k for c in sorted(set(labels.tolist()))[:PREVIEW_CLASSES]
+            for k in np.flatnonzero(labels == c)[:PREVIEW_PER_CLASS]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(tmp, images=images[keep], labels=labels[keep])
+    tmp.replace(path)  # whole or absent
 
 
 class ImageEvalConfig(Strict):
@@ -95,7 +108,8 @@ class ImageFidelityEvaluator:
                              top_k=s.top_k, top_p=s.top_p, seed=self.seed,
                              batch_size=s.batch_size).cpu().numpy()
         extractor, weights = self.task.feature_space(s.feature_cache)
-        metrics, recorded = image_metrics(self.task.decode_images(codes),
+        images = self.task.decode_images(codes)
+        metrics, recorded = image_metrics(images,
                                           self.task.reference_images(split),
                                           extractor=extractor, weights_path=weights)
         if log_path is not None:
@@ -107,6 +121,7 @@ class ImageFidelityEvaluator:
                                             "temperature": s.temperature, "top_k": s.top_k,
                                             "top_p": s.top_p, "labels": s.labels,
                                             "sample_seed": self.seed}, "metrics": metrics}
+            write_preview(preview_path(log_path), images, np.asarray(labels))
             atomic_write_text(log_path, json.dumps(head) + "\n" + "".join(
                 json.dumps({"index": k, "label": int(c), "codes": np.asarray(z).tolist()}) + "\n"
                 for k, (c, z) in enumerate(zip(labels, codes))))

@@ -24,7 +24,7 @@ def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
     (the one recipes are chosen on: validation where the spec tunes, so the curves never read
     the test set between the reported numbers). Columns that are steps of one run (selection
     at_step) are that run's one curve, under the column label ``EVERY_STEP``."""
-    from mutorbench.bench.reuse import training_key
+    from mutorbench.identity import reuse_hash
 
     records, seen = [], set()
     for cell in expand(spec, scale, output_root=results_root):
@@ -35,7 +35,7 @@ def curves_frame(spec, scale: str, *, results_root="results") -> pd.DataFrame:
             continue
         column = cell.column
         if cell.config.eval.selection == "at_step":
-            run = (cell.row, cell.seed, training_key(cell.tree))
+            run = (cell.row, cell.seed, reuse_hash(cell.tree))
             if run in seen:
                 continue
             seen.add(run)

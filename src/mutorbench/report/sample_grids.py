@@ -1,9 +1,9 @@
 """Sampled images per arm: the image tables' figure (reports/TABLE-samples.png).
 
 FID alone cannot show what a model draws. For every row of an image table, the images its run
-sampled for the report at the last column's step (the first seed that finished), decoded by the
-task: one line of samples per class, as LlamaGen's sample sheets. Read from the codes the image
-evaluator logged (generations/step*-SPLIT.jsonl); nothing is sampled again.
+sampled for the report at the last column's step (the first seed that finished): one line of
+samples per class, as LlamaGen's sample sheets. Read from the decoded preview the image evaluator
+filed beside its log (generations/step*-SPLIT.samples.npz); nothing is sampled or decoded again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mutorbench.results import generations_path, load_result, result_path_of
+from mutorbench.results import generations_path, load_result, preview_path, result_path_of
 from mutorbench.spec import expand
 
 
@@ -32,7 +32,7 @@ def grid_sources(spec, scale: str, results_root) -> list[dict]:
                 continue
             cp = load_result(path).metrics.selected.checkpoint
             log = generations_path(path.parent, cp.step, cp.split) if cp else None
-            if log is not None and log.exists():
+            if log is not None and log.exists() and preview_path(log).exists():
                 out.append({"row": row.id, "column": cell.column, "seed": cell.seed,
                             "step": cp.step, "log": log, "config": cell.config})
                 break
@@ -40,12 +40,10 @@ def grid_sources(spec, scale: str, results_root) -> list[dict]:
 
 
 def read_samples(log: Path) -> tuple[dict, np.ndarray, np.ndarray]:
-    """(settings, labels [N], codes [N, L]) of one image evaluation's log."""
-    lines = log.read_text().splitlines()
-    head = json.loads(lines[0])
-    rows = [json.loads(x) for x in lines[1:]]
-    return (head["settings"], np.array([r["label"] for r in rows]),
-            np.array([r["codes"] for r in rows]))
+    """(settings, labels [N], images [N, C, H, W]) of one image evaluation's preview."""
+    head = json.loads(log.read_text().split("\n", 1)[0])
+    with np.load(preview_path(log)) as preview:
+        return head["settings"], preview["labels"], preview["images"]
 
 
 def mosaic(images: np.ndarray, labels: np.ndarray, classes: list[int], per_class: int):
@@ -62,8 +60,6 @@ def mosaic(images: np.ndarray, labels: np.ndarray, classes: list[int], per_class
 def plot_sample_grids(spec, scale: str, results_root, path: Path, *, per_class: int = 8,
                       max_classes: int = 10) -> list[dict]:
     """Write the figure; returns what each panel shows (empty: nothing finished, no figure)."""
-    from mutorbench.tasks import build_task
-
     sources = grid_sources(spec, scale, results_root)
     if not sources:
         return []
@@ -74,8 +70,7 @@ def plot_sample_grids(spec, scale: str, results_root, path: Path, *, per_class: 
 
     fig, axes = plt.subplots(1, len(sources), figsize=(3.2 * len(sources), 3.6), squeeze=False)
     for ax, src in zip(axes[0], sources):
-        settings, labels, codes = read_samples(src["log"])
-        images = build_task(src["config"].task).decode_images(codes)
+        settings, labels, images = read_samples(src["log"])
         classes = sorted(set(labels.tolist()))[:max_classes]
         tiles = mosaic(images, labels, classes, per_class)
         ax.imshow(tiles[0] if tiles.shape[0] == 1 else tiles.transpose(1, 2, 0),

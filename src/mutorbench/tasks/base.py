@@ -61,6 +61,8 @@ class TaskBase:
 
     views_per_access = False  # True: the loop asks ``view`` for every training access
     generates_images = False  # an image task: eval.images configures its sampling and scoring
+    # its no-model image references (trivial_images) score offline: the digits, not ImageNet
+    trivial_images_offline = False
 
     def view(self, examples, *, seed: int, epoch: int, choices=None):
         """The training examples as one access sees them; as they are by default (an image

@@ -174,6 +174,7 @@ class DigitsTask(ImageTaskBase):
 
     label_drop: float = 0.1
     name: str = "digits"
+    trivial_images_offline = True
     codebook_size: int = digits_data.LEVELS
     num_classes: int = digits_data.NUM_CLASSES
     grid: int = digits_data.GRID
