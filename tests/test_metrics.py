@@ -8,7 +8,7 @@ from mutorbench.evaluation.evaluator import SCORER_KEYS
 from mutorbench.metrics import METRICS, Metric, get_metric, register_metric
 from mutorbench.paper import load_paper_table, table_files
 from mutorbench.results import METRIC_NAMES
-from mutorbench.train.loop import select
+from mutorbench.selection import select
 
 
 def test_every_scorer_value_is_a_registered_metric():
