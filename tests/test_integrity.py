@@ -395,7 +395,7 @@ def test_sigint_exits_130_with_one_line_and_resumes(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "mutorbench.cli", "train", "--no-progress",
            *[x for s in [*TINY_SETS, f"output_dir={out}", "checkpoint_every_steps=1",
-                         "budget.kind=steps", "budget.amount=400"] for x in ("--set", s)]]
+                         "budget.kind=steps", "budget.amount=20000"] for x in ("--set", s)]]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = out / "ntp-seed0" / "log.jsonl"
     deadline = time.time() + 300
