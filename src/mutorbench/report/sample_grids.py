@@ -34,7 +34,7 @@ def grid_sources(spec, scale: str, results_root) -> list[dict]:
             log = generations_path(path.parent, cp.step, cp.split) if cp else None
             if log is not None and log.exists() and preview_path(log).exists():
                 out.append({"row": row.id, "column": cell.column, "seed": cell.seed,
-                            "step": cp.step, "log": log, "config": cell.config})
+                            "step": cp.step, "log": log})
                 break
     return out
 
