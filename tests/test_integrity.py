@@ -8,7 +8,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -390,31 +389,7 @@ def test_disk_full_on_a_real_small_filesystem(tmp_path, capsys):
             subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
 
 
-# 9. SIGINT: exit 130 after a checkpoint-safe stop, then a clean resume
-@pytest.mark.xfail(reason="intermittent since 2026-12-02: about 1 SIGINT in 3 is lost and the run "
-                          "goes on (rc 0 or a timeout); undiagnosed, see issue 14's note",
-                   strict=False)
-def test_sigint_exits_130_with_one_line_and_resumes(tmp_path):
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "mutorbench.cli", "train", "--no-progress",
-           *[x for s in [*TINY_SETS, f"output_dir={out}", "checkpoint_every_steps=1",
-                         "budget.kind=steps", "budget.amount=20000"] for x in ("--set", s)]]
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = out / "ntp-seed0" / "log.jsonl"
-    deadline = time.time() + 300
-    while time.time() < deadline and (not log.exists() or len(log.read_text().splitlines()) < 5):
-        time.sleep(0.2)
-    proc.send_signal(2)
-    try:
-        _, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()  # a lost signal must not leave the run behind
-    assert proc.returncode == 130, err[-2000:]
-    assert "Traceback" not in err and err.strip().splitlines() == [
-        "mutor-bench: interrupted; rerun the same command to resume from the last checkpoint"]
-    assert not list((out / "ntp-seed0").glob("*.tmp"))
-    step = ckpt_module.read_checkpoint(out / "ntp-seed0" / "checkpoint.pt")["state"]["step"]
-    assert step >= 5 and len(log.read_text().splitlines()) >= step
+# 9. SIGINT and SIGTERM: tests/test_interrupts.py
 
 
 # 10. minor: modes, duplicates, empty answers, missing folders

@@ -315,38 +315,6 @@ def test_parameter_columns_are_computed_from_each_row_config():
     assert t6.loc["mutor/per_offset", "Ours: added (paper-scale model)"] == "8,192"
 
 
-def test_parallel_workers_stop_when_the_runner_is_killed(tmp_path, specs):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    cmd = [sys.executable, "-m", "mutorbench.cli", "run", "tinytab", "--scale", "tiny",
-           "--specs", str(specs), "--results", str(tmp_path / "r"), "--reports",
-           str(tmp_path / "rep"), "--jobs", "2", "--no-progress", "--set", "budget.amount=100000"]
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def workers() -> list[int]:
-        out = subprocess.run(["pgrep", "-f", "-P", str(proc.pid), "spawn_main"],
-                             capture_output=True, text=True, check=False).stdout
-        return [int(p) for p in out.split()]
-
-    deadline = time.time() + 120
-    while len(workers()) < 2:
-        assert time.time() < deadline and proc.poll() is None, "the workers never started"
-        time.sleep(0.2)
-    pids = workers()
-    os.kill(proc.pid, signal.SIGKILL)  # as `kill -9`, or a scheduler ending the job
-    proc.wait()
-    deadline = time.time() + 20
-    while any(os.path.exists(f"/proc/{p}") and open(f"/proc/{p}/stat").read().split()[2] != "Z"
-              for p in pids):
-        assert time.time() < deadline, "pool workers outlived the runner"
-        time.sleep(0.2)
-
-
 def test_baseline_row_sets_the_delta_reference(tmp_path, specs):
     from mutorbench.report.tables import collect
 

@@ -221,9 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mutorbench.interrupts import Terminated, stop_cleanly_on_sigterm
+
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with stop_cleanly_on_sigterm():
+            return args.func(args)
     except ValueError as err:  # bad input: one clear message, non-zero exit
         print(f"mutor-bench: error: {_one_line(err)}", file=sys.stderr)
         return 2
@@ -233,10 +236,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f" {err.filename}" if err.filename else ""
         print(f"mutor-bench: error: {os_error_message(err, 'accessing' + where)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # checkpoints are atomic: the last one stays valid
-        print("mutor-bench: interrupted; rerun the same command to resume from the last "
-              "checkpoint", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:  # checkpoints are atomic: the last one stays valid
+        how = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        print(f"mutor-bench: {how}; rerun the same command to resume from the last checkpoint",
+              file=sys.stderr)
+        return 143 if isinstance(stop, Terminated) else 130
     finally:
         from mutorbench.train.distributed import shutdown
 

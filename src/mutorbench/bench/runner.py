@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import yaml
 
 from mutorbench.bench.identity import DataHashes, check_finished, retire, same_data
+from mutorbench.bench.pool import submit, worker_pool
 from mutorbench.bench.reuse import copy_result, index_results, training_key
 from mutorbench.bench.trivial import write_trivial_baselines
 from mutorbench.results import load_result, result_path_of, train_run_dir
@@ -141,17 +139,6 @@ def train_cell(cell_id: str, cfg, hashes: DataHashes | None = None, *,
     return path, not elsewhere  # (result, trained here)
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: stop when the parent is gone (killed by SIGTERM or SIGKILL, which
-    leaves a process pool's workers running otherwise), checked every second."""
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 def eta_seconds(durations: list[float], remaining: int, jobs: int) -> float:
     """Cells left, in waves of ``jobs``, at the mean time of the finished ones. (Elapsed time per
     finished cell would count the first cells of a parallel run ``jobs`` times over.)"""
@@ -181,9 +168,8 @@ def _train_in_parallel(pending: list[tuple[str, str, object]], jobs: int) -> int
     start = time.perf_counter()
     durations: list[float] = []
     trained_here = 0
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_exit_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        futures = {pool.submit(_train_quietly, cid, cfg): head for head, cid, cfg in pending}
+    with worker_pool(jobs) as pool:
+        futures = {submit(pool, _train_quietly, cid, cfg): head for head, cid, cfg in pending}
         for k, fut in enumerate(as_completed(futures), 1):
             path, trained, seconds = fut.result()  # a failed cell stops the table with its error
             trained_here += trained

@@ -105,8 +105,9 @@ def save_checkpoint(path: Path, *, model, optimizer, scheduler, state: TrainStat
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if _error_in(err, KeyboardInterrupt) is not None:  # an interrupt, whatever torch made of it
-            raise KeyboardInterrupt from None
+        interrupt = _error_in(err, KeyboardInterrupt)
+        if interrupt is not None:  # an interrupt, whatever torch made of it
+            raise type(interrupt) from None  # Ctrl-C or SIGTERM
         os_err = _error_in(err, OSError)
         if os_err is not None:
             raise ValueError(os_error_message(os_err, f"writing {path}")) from None
