@@ -109,6 +109,20 @@ def test_register_init_is_seeded_recorded_and_leaves_global_rng_alone(tokenizer)
     assert torch.equal(emb[:reg], base.get_input_embeddings().weight)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_registers_are_added_to_a_model_already_on_the_gpu(tokenizer):
+    """The rows are drawn on the CPU and moved to the table's device: the same rows as on a CPU
+    model (a GPU run of benchmarks/gpu_throughput.py once failed here with mixed devices)."""
+    tok = copy.deepcopy(tokenizer)
+    cfg = tiny_config("llama", len(tok), pad_token_id=tok.pad_token_id)
+    model = build_model(cfg, seed=0).cuda()
+    method = MuToR(seed=5)
+    method.prepare(model, tok)
+    row = model.get_input_embeddings().weight[method.register_ids[0]].detach().cpu()
+    gen = torch.Generator().manual_seed(5)
+    assert torch.equal(row, torch.randn(1, row.numel(), generator=gen)[0] * cfg.initializer_range)
+
+
 def test_per_offset_registers(tokenizer):
     _, tok, mutor = prepared(tokenizer, d_max=3, registers="per_offset")
     assert tok.convert_ids_to_tokens(mutor.register_ids) == ["<reg_1>", "<reg_2>", "<reg_3>"]

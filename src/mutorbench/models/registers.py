@@ -84,8 +84,9 @@ def add_registers(model, tokenizer, names: list[str], *, seed: int, std: float |
         for table in (inp, out):
             if table is None:
                 continue
+            # drawn on the CPU (the same rows on every device), then moved to the table's device
             fresh = torch.randn(len(ids), table.shape[1], generator=gen) * std
-            table[ids] = fresh.to(table.dtype)
+            table[ids] = fresh.to(device=table.device, dtype=table.dtype)
     return state
 
 
