@@ -6,6 +6,11 @@ examples), each step forward + backward + optimizer, timed after warm-up steps. 
 the tokens the step trains on (regular and register), never pad slots; ``padding`` is the share
 of computed slots that hold no token; ``flops`` is the analytic forward x 3 of the shapes the
 hardware computed (flops.py), so MFU = flops / time / peak.
+
+Rates are medians of per-step rates: a GPU pays extra the first time it meets a shape (allocator
+growth, kernel selection) and padded widths vary per step, so with a few steps a total-time mean
+is dominated by those first meetings (seen on an H200: 3x between mean and median for padded
+Gemma-2B steps). ``step_s_mean`` is kept beside the median to show that spread.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: i
     dtype = next(model.parameters()).dtype
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     weights = method.loss_weights()
-    times, regular, register, slots, tokens, flops = [], 0, 0, 0, 0, 0.0
+    times, regular, register, slots, tokens, flops, work = [], [], [], 0, 0, [], 0.0
     for k, examples in enumerate(batches):
         micro = [method.build_batch(examples[s:s + micro_batch], pad_id=pad_id, dtype=dtype)
                  for s in range(0, len(examples), micro_batch)]
@@ -66,14 +71,19 @@ def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: i
         opt.zero_grad(set_to_none=True)
         _sync(device)
         if k >= warmup:
-            times.append(time.perf_counter() - t0)
-            regular += sum(b.num_regular_tokens for b in micro)
-            register += sum(b.num_register_tokens for b in micro)
+            seconds = time.perf_counter() - t0
+            times.append(seconds)
+            regular.append(sum(b.num_regular_tokens for b in micro) / seconds)
+            register.append(sum(b.num_register_tokens for b in micro) / seconds)
             slots += sum(b.input_ids.numel() for b in micro)
             tokens += sum(int(b.lengths.sum()) for b in micro)
             if config is not None:
-                flops += 3 * sum(batch_flops(config, *b.input_ids.shape) for b in micro)
-    total = sum(times)
-    return {"step_s_median": statistics.median(times), "steps": len(times),
-            "regular_tokens_per_s": regular / total, "register_tokens_per_s": register / total,
-            "padding": 1.0 - tokens / slots, "flops_per_s": flops / total}
+                step_flops = 3 * sum(batch_flops(config, *b.input_ids.shape) for b in micro)
+                flops.append(step_flops / seconds)
+                work += step_flops
+    return {"step_s_median": statistics.median(times), "step_s_mean": statistics.fmean(times),
+            "steps": len(times), "regular_tokens_per_s": statistics.median(regular),
+            "register_tokens_per_s": statistics.median(register),
+            "padding": 1.0 - tokens / slots,
+            "flops_per_s": statistics.median(flops) if flops else 0.0,
+            "flops_per_step": work / len(times)}

@@ -1,8 +1,8 @@
 """Batched greedy decoding with a bidirectional (or causal) prompt prefill and a KV cache.
 
 transformers' ``generate`` accepts only 2-D masks, so the prompt is prefilled by hand with our 4-D
-mask (prompt tokens see the whole prompt under the paper's bidirectional prefix), then decoding
-continues token by token from the cache. Prompts are left-padded so every row's last prompt token is
+mask (prompt tokens see the whole prompt under the paper's bidirectional prefix; a BlockMask for a
+flex-attention model), then decoding continues token by token from the cache. Prompts are left-padded so every row's last prompt token is
 at the same slot; pad slots are invisible to every real query.
 """
 
@@ -76,13 +76,17 @@ def greedy_generate(
     free = (slot - start).clamp(min=0)  # register-free index of each prompt slot
     key_index = torch.where(real, free, masks.NEVER_VISIBLE)
     horizon = torch.where(real, masks.prompt_horizon(free, lengths[:, None], prefix_attention), -1)
-    prefill_mask = masks.additive_mask(masks.visibility(key_index, horizon), dtype)
+    flex = masks.attention_of(model) == "flex_attention"
+    if flex:
+        prefill_mask = masks.block_mask(key_index.to(device), horizon.to(device))
+    else:
+        prefill_mask = masks.additive_mask(masks.visibility(key_index, horizon), dtype).to(device)
 
     cache = {_cache_kwarg(model): DynamicCache(config=model.config)}  # filled in place
     out = model(
         input_ids=ids.to(device),
         position_ids=free.to(device),
-        attention_mask=prefill_mask.to(device),
+        attention_mask=prefill_mask,
         use_cache=True,
         **cache,
     )
@@ -101,7 +105,8 @@ def greedy_generate(
         if bool(finished.all()) or step == max_new_tokens - 1:
             break
         keys_visible = torch.cat([keys_visible, torch.ones(B, 1, dtype=torch.bool, device=device)], 1)
-        step_mask = masks.additive_mask(keys_visible[:, None, :], dtype)
+        step_mask = (masks.keys_block_mask(keys_visible) if flex
+                     else masks.additive_mask(keys_visible[:, None, :], dtype))
         out = model(
             input_ids=token[:, None],
             position_ids=(lengths.to(device) + step)[:, None],

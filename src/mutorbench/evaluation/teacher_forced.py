@@ -33,8 +33,7 @@ def token_accuracies(model, tokenizer, examples: Sequence[Example], *, drop_eos:
         batch = build_inputs([e.prompt_ids for e in chunk],
                              [e.answer_ids[:-1] if drop_eos else e.answer_ids for e in chunk],
                              pad_id=tokenizer.pad_token_id, prefix_attention=prefix_attention)
-        kwargs = batch.model_kwargs(next(model.parameters()).dtype)
-        pred = model(**{k: v.to(device) for k, v in kwargs.items()}).logits.argmax(-1).cpu()
+        pred = model(**batch.to(device).kwargs_for(model)).logits.argmax(-1).cpu()
         scored = batch.labels != IGNORE_INDEX
         hits = (pred == batch.labels) & scored
         out += (100.0 * hits.sum(1) / scored.sum(1).clamp(min=1)).tolist()

@@ -19,8 +19,8 @@ Two lines change in an existing script: the trainer class, and a ``method``::
 - ``order_seed``: the data order of ``mutor-bench train`` (``train/sampler.py``) instead of the
   trainer's shuffle, so a Trainer run and a suite run see the same batches.
 
-The 4-D additive mask needs ``attn_implementation`` ``sdpa`` or ``eager`` (flex attention and
-flash attention take no 4-D mask), and TRL's ``packing`` must stay off.
+Attention: a 4-D additive mask for ``sdpa`` and ``eager``, a BlockMask for ``flex_attention``
+(flash attention takes neither); TRL's ``packing`` must stay off.
 """
 
 from __future__ import annotations

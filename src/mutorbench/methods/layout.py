@@ -26,33 +26,58 @@ IGNORE_INDEX = -100
 
 @dataclass
 class ModelInputs:
-    """Inputs for a Hugging Face causal LM plus labels aligned with its logits (no shift needed)."""
+    """Inputs for a Hugging Face causal LM plus labels aligned with its logits (no shift needed).
+
+    Attention is held as its rule (masks.py), two integers per slot, not as an L x L tensor: the
+    dense additive mask (sdpa, eager) or a flex-attention BlockMask is built from it for the
+    forward, on the batch's device.
+    """
 
     input_ids: torch.Tensor  # [B, L] long
     position_ids: torch.Tensor  # [B, L] long
-    attention_mask: torch.Tensor  # [B, 1, L, L] additive float
     labels: torch.Tensor  # [B, L] long, IGNORE_INDEX where no loss
     is_register: torch.Tensor  # [B, L] bool
     lengths: torch.Tensor  # [B] long, unpadded length of each row
+    key_index: torch.Tensor  # [B, L] long: slot k is visible to q iff key_index[k] <= horizon[q]
+    horizon: torch.Tensor  # [B, L] long    (or k == q; packed rows: within one example)
     # packed rows (methods/packing.py): the example (0..n-1) each slot holds, -1 on padding;
     # None: one example per row
     segment_ids: torch.Tensor | None = None
+    mask_dtype: torch.dtype = torch.float32  # of ``attention_mask``
 
-    def model_kwargs(self, dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
-        """Keyword arguments for the model's forward; ``dtype``: the model's compute dtype.
+    @property
+    def attention_mask(self) -> torch.Tensor:
+        """The dense [B, 1, L, L] additive mask (0 = attend, finfo(mask_dtype).min = blocked)."""
+        return self.dense_mask(self.mask_dtype)
 
-        sdpa needs the mask in the query's dtype. The mask is rebuilt (not cast) so that blocked
-        entries are that dtype's own minimum (a cast of float32's minimum to float16 gives -inf).
+    def dense_mask(self, dtype: torch.dtype, *, causal: bool = False) -> torch.Tensor:
+        return masks.additive_mask(masks.visibility(self.key_index, self.horizon,
+                                                    self.segment_ids, causal=causal), dtype)
+
+    def model_kwargs(self, dtype: torch.dtype | None = None, *, attention: str | None = None,
+                     causal: bool = False) -> dict:
+        """Keyword arguments for the model's forward.
+
+        ``dtype``: the model's compute dtype (sdpa needs the mask in the query's dtype; blocked
+        entries are that dtype's own minimum). ``attention``: the model's attention
+        implementation; ``flex_attention`` gets a BlockMask built from the rule. ``causal``: also
+        key <= query (the DS-Multi-Token modules).
         """
-        mask = self.attention_mask
-        if dtype is not None and dtype != mask.dtype:
-            mask = masks.additive_mask(mask[:, 0] == 0, dtype)
+        if attention == "flex_attention":
+            mask = masks.block_mask(self.key_index, self.horizon, self.segment_ids, causal=causal)
+        else:
+            mask = self.dense_mask(dtype or self.mask_dtype, causal=causal)
         return {"input_ids": self.input_ids, "position_ids": self.position_ids,
                 "attention_mask": mask}
 
+    def kwargs_for(self, model, *, causal: bool = False) -> dict:
+        """``model_kwargs`` for ``model`` (also wrapped: DDP, peft): its parameters' dtype and its
+        attention implementation."""
+        return self.model_kwargs(next(model.parameters()).dtype, attention=masks.attention_of(model),
+                                 causal=causal)
+
     def to(self, device: torch.device | str) -> ModelInputs:
-        return ModelInputs(**{f.name: None if getattr(self, f.name) is None
-                              else getattr(self, f.name).to(device) for f in fields(self)})
+        return ModelInputs(**{f.name: _moved(getattr(self, f.name), device) for f in fields(self)})
 
     @property
     def num_regular_tokens(self) -> int:
@@ -61,6 +86,10 @@ class ModelInputs:
     @property
     def num_register_tokens(self) -> int:
         return int(self.is_register.sum())
+
+
+def _moved(value, device):
+    return value.to(device) if isinstance(value, torch.Tensor) else value
 
 
 def check_examples(prompts: Sequence[Sequence[int]], answers: Sequence[Sequence[int]]) -> None:
@@ -150,15 +179,16 @@ def build_layout(
         is_register, P_ + j - 1, masks.prompt_horizon(free, P_, prefix_attention)
     )
     horizon = torch.where(valid, horizon, -1)
-    allowed = masks.visibility(key_index, horizon)
 
     return ModelInputs(
         input_ids=input_ids,
         position_ids=position_ids,
-        attention_mask=masks.additive_mask(allowed, dtype),
         labels=labels,
         is_register=is_register,
         lengths=lengths,
+        key_index=key_index,
+        horizon=horizon,
+        mask_dtype=dtype,
     )
 
 
@@ -205,10 +235,9 @@ def build_sparse_layout(
     def column(k: int, kind=torch.long) -> torch.Tensor:
         return torch.tensor([[slot[k] for slot in row] for row in padded], dtype=kind)
 
-    key_index, horizon = column(3), column(4)
     return ModelInputs(
         input_ids=column(0), position_ids=column(2),
-        attention_mask=masks.additive_mask(masks.visibility(key_index, horizon), dtype),
         labels=column(1), is_register=column(5, torch.bool),
         lengths=torch.tensor([len(r) for r in rows], dtype=torch.long),
+        key_index=column(3), horizon=column(4), mask_dtype=dtype,
     )

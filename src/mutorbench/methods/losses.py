@@ -51,8 +51,7 @@ def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 def forward_token_losses(model, batch) -> torch.Tensor:
     """Run ``model`` on a built batch and return its [B, L] per-slot cross-entropy."""
-    dtype = next(model.parameters()).dtype  # works for wrapped models (DDP) too
-    logits = model(**batch.model_kwargs(dtype), use_cache=False).logits
+    logits = model(**batch.kwargs_for(model), use_cache=False).logits
     return token_cross_entropy(logits, batch.labels)
 
 

@@ -221,7 +221,7 @@ class MultiToken(MethodBase):
         base = _unwrap(model)
         adapter, _ = decoder_stack(base)
         heads = getattr(base, HEADS_ATTR)
-        kwargs = batch.model_kwargs(next(base.parameters()).dtype)
+        kwargs = batch.kwargs_for(base)
         out, trunk = _trunk_forward(model, kwargs, self.trunk)
         rotary = adapter.rotary_of(base)(trunk, kwargs["position_ids"])
         logits = [out.logits]
@@ -251,19 +251,6 @@ class DSModule(torch.nn.Module):
         self.proj = torch.nn.Linear(2 * hidden, hidden, bias=False)
         self.layer = layer
         self.norm_out = norm_cls(hidden, eps=eps)
-
-
-def causal_only(attention_mask: torch.Tensor) -> torch.Tensor:
-    """The batch mask without its bidirectional prompt: key <= query everywhere.
-
-    A DS module's slot t holds the embedding of token t+k; seeing a later prompt slot would show it
-    a token past its own lookahead.
-    """
-    allowed = attention_mask[:, 0] == 0
-    allowed &= torch.ones(allowed.shape[-2:], dtype=torch.bool, device=allowed.device).tril()
-    from mutorbench.masks import additive_mask
-
-    return additive_mask(allowed, attention_mask.dtype)
 
 
 def _numel(module: torch.nn.Module) -> int:
@@ -315,9 +302,11 @@ class DSMultiToken(MultiToken):
         base = _unwrap(model)
         adapter, _ = decoder_stack(base)
         modules = getattr(base, HEADS_ATTR)
-        kwargs = batch.model_kwargs(next(base.parameters()).dtype)
+        kwargs = batch.kwargs_for(base)
         out, h = _trunk_forward(model, kwargs, "final")
-        mask = causal_only(kwargs["attention_mask"])
+        # slot t of a module holds token t+k: a later prompt slot would show it a token past its
+        # own lookahead, so the modules attend causally only
+        mask = batch.kwargs_for(base, causal=True)["attention_mask"]
         rotary = adapter.rotary_of(base)(h, kwargs["position_ids"])
         embed = adapter.embeddings_of(base)
         logits = [out.logits]

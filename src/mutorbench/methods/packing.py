@@ -56,18 +56,18 @@ def pack(batch: ModelInputs, *, pad_id: int, width: int | None = None) -> ModelI
     def gather(x: torch.Tensor, fill) -> torch.Tensor:
         return torch.where(real, x[e, offset], torch.as_tensor(fill, dtype=x.dtype, device=device))
 
-    allowed = batch.attention_mask[:, 0] == 0  # [B, L, L]: each example's own rule
-    within = allowed[e[:, :, None], offset[:, :, None], offset[:, None, :]]
-    same = (example[:, :, None] == example[:, None, :]) & real[:, :, None]
-    visible = (within & same) | torch.eye(wide, dtype=torch.bool, device=device)  # pads: self
+    # each slot keeps its own rule (key_index, horizon) and the segment keeps examples apart: the
+    # mask inside a segment is the example's own mask; pads see only themselves
     return ModelInputs(
         input_ids=gather(batch.input_ids, pad_id),
         position_ids=gather(batch.position_ids, 0),
-        attention_mask=masks.additive_mask(visible, batch.attention_mask.dtype),
         labels=gather(batch.labels, IGNORE_INDEX),
         is_register=gather(batch.is_register, False),
         lengths=real.sum(dim=1),
+        key_index=gather(batch.key_index, masks.NEVER_VISIBLE),
+        horizon=gather(batch.horizon, -1),
         segment_ids=example,
+        mask_dtype=batch.mask_dtype,
     )
 
 

@@ -43,10 +43,9 @@ def register_hits(model, examples: Sequence[Example], *, target: int, d: int, re
         batch = build_mutor_inputs([e.prompt_ids for e in chunk], [e.answer_ids for e in chunk],
                                    offsets=[d] * len(chunk), register_id=register_id,
                                    pad_id=pad_id, prefix_attention=prefix_attention)
-        kwargs = batch.model_kwargs(next(model.parameters()).dtype)
         rows = torch.arange(len(chunk))
         slots = torch.tensor([register_position(len(e.prompt_ids), target, d) for e in chunk])
-        logits = model(**{k: v.to(device) for k, v in kwargs.items()}).logits
+        logits = model(**batch.to(device).kwargs_for(model)).logits
         logits = logits[rows.to(device), slots.to(device)].float().cpu()  # the probed slots only
         if suppress_ids:
             logits[..., list(suppress_ids)] = torch.finfo(logits.dtype).min

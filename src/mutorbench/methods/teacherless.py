@@ -45,8 +45,7 @@ def parallel_generate(model, prompts: Sequence[Sequence[int]], *, max_new_tokens
     device = next(model.parameters()).device
     batch = build_ntp_inputs(prompts, [[dummy_id] * max_new_tokens] * len(prompts), pad_id=pad_id,
                              prefix_attention=prefix_attention)
-    kwargs = batch.model_kwargs(next(model.parameters()).dtype)
-    logits = model(**{k: v.to(device) for k, v in kwargs.items()}).logits.float()
+    logits = model(**batch.to(device).kwargs_for(model)).logits.float()
     blocked = sorted({dummy_id, *suppress_ids})
     logits[..., blocked] = torch.finfo(logits.dtype).min
     outs = []

@@ -2,11 +2,13 @@
 
 A 4-D mask replaces the model's own mask construction for every layer. Sliding-window layers
 (Gemma 2/3, Mistral-style configs) would then silently lose their window, so they are refused.
+Attention: a dense additive mask for ``sdpa`` and ``eager``, a BlockMask for ``flex_attention``
+(masks.py); flex attention trains on GPUs only (PyTorch has no FlexAttention backward on CPU).
 """
 
 from __future__ import annotations
 
-ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager", "flex_attention")
 
 
 def check_supported(config) -> None:
@@ -26,6 +28,13 @@ def check_supported(config) -> None:
 def check_attention(impl: str | None) -> None:
     if impl is not None and impl not in ATTENTION_IMPLEMENTATIONS:
         raise ValueError(
-            f"attention implementation {impl!r} is not supported with 4-D masks; "
-            f"use one of {ATTENTION_IMPLEMENTATIONS} (flex_attention fails on CPU with them)"
+            f"attention implementation {impl!r} is not supported with MuToR's masks; "
+            f"use one of {ATTENTION_IMPLEMENTATIONS}"
         )
+
+
+def check_attention_device(impl: str | None, device) -> None:
+    """Before a training run builds anything: flex attention cannot train on a CPU."""
+    if impl == "flex_attention" and device.type == "cpu":
+        raise ValueError("model.attn_implementation=flex_attention cannot train on the CPU "
+                         "(PyTorch has no FlexAttention backward there); use sdpa, or a GPU")

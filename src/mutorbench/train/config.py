@@ -51,7 +51,7 @@ class TinyModelConfig(_Strict):
     num_heads: PositiveInt = 4
     num_kv_heads: PositiveInt | None = None
     intermediate_size: PositiveInt | None = None
-    attn_implementation: Literal["sdpa", "eager"] = "sdpa"
+    attn_implementation: Literal["sdpa", "eager", "flex_attention"] = "sdpa"
     pretrain: PretrainConfig | None = None  # None trains from scratch
 
     @field_validator("arch")
@@ -79,7 +79,7 @@ class PretrainedModelConfig(_Strict):
     source: Literal["pretrained"] = "pretrained"
     name_or_path: str
     revision: str | None = None
-    attn_implementation: Literal["sdpa", "eager"] = "sdpa"
+    attn_implementation: Literal["sdpa", "eager", "flex_attention"] = "sdpa"
 
 
 class LlamaGenModelConfig(_Strict):
@@ -94,6 +94,11 @@ class LlamaGenModelConfig(_Strict):
     resid_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
     ffn_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
     checkpoint: str | None = None
+
+    @property
+    def attn_implementation(self) -> None:
+        """No choice to make: LlamaGen calls sdpa itself (models/llamagen.py)."""
+        return None
 
     @model_validator(mode="after")
     def _heads_divide(self):

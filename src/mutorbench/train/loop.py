@@ -25,6 +25,7 @@ from mutorbench.fsio import append_line, atomic_write_text, run_folder_lock
 from mutorbench.methods.losses import combine
 from mutorbench.methods.packing import pack
 from mutorbench.models.adapters import adapter_for
+from mutorbench.models.support import check_attention_device
 from mutorbench.models.tokenizer import tokenizer_from_str, trains_own_tokenizer
 from mutorbench.provenance import utc_now, weights_hash
 from mutorbench.selection import select_by
@@ -161,6 +162,7 @@ def _build_run(cfg: RunConfig) -> _Run:
     """Read and check everything before the run folder is touched: a bad input never fails late."""
     start_utc = utc_now()
     dist = init_distributed()
+    check_attention_device(cfg.model.attn_implementation, dist.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
