@@ -89,7 +89,9 @@ def test_supported_configs_pass_and_unknown_attention_is_refused():
     for arch in ("llama", "gemma", "qwen2", "gpt2"):
         check_supported(tiny_config(arch, 64))
     check_supported(MistralConfig(vocab_size=64, sliding_window=None))
-    with pytest.raises(ValueError, match="flex_attention"):
-        build_model(tiny_config("llama", 64), seed=0, attn_implementation="flex_attention")
+    # flex_attention is an implementation MuToR's masks support (a BlockMask); others are not
+    build_model(tiny_config("llama", 64), seed=0, attn_implementation="flex_attention")
+    with pytest.raises(ValueError, match="'flash_attention_2' is not supported with MuToR's masks"):
+        build_model(tiny_config("llama", 64), seed=0, attn_implementation="flash_attention_2")
     with pytest.raises(ValueError, match="unknown tiny architecture"):
         tiny_config("mamba", 64)

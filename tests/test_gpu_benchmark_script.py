@@ -51,3 +51,19 @@ def test_the_image_gpu_benchmark_runs_tiny_on_cpu_and_reports_its_ratios(tmp_pat
     assert 1.3 < data["ratios"]["mutor2d_80"]["flops"] < data["ratios"]["mutor2d_256"]["flops"]
     for name, run in data["runs"].items():
         assert (run["register_tokens_per_s"] > 0) == (name != "ntp"), name
+
+
+def test_the_image_sampling_gpu_benchmark_runs_tiny_on_cpu(tmp_path):
+    """Sampling, VQ decoding and Inception scoring (random weights) of the prepared script."""
+    out = tmp_path / "gpu-sampling.json"
+    script = SCRIPT.parent / "gpu_image_sampling.py"
+    proc = subprocess.run([sys.executable, str(script), "--tiny", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["samples"] == 12 and data["image_size"] == 16  # tiny VQ: 8 x 8 codes, 2x up
+    for stage in ("sampling", "decoding", "scoring"):
+        assert data[f"{stage}_images_per_s"] > 0, stage
+    assert data["scoring_settings"]["feature_extractor"] == "inception-v3-compat"
+    assert set(data["metrics_of_random_weights"]) == {"fid", "inception_score", "precision",
+                                                      "recall"}

@@ -27,10 +27,15 @@ def _train(args) -> int:
 
 
 def _eval(args) -> int:
+    import mutorbench.tasks  # noqa: F401 (registers the built-in tasks)
+    from mutorbench.registry import TASKS
     from mutorbench.train.config import load_config
 
-    sets = ["model.source=pretrained", f"model.name_or_path={args.model}",
-            f"task.name={args.task}", *(args.set or [])]
+    if TASKS.get(args.task).generates_images:  # a LlamaGen checkpoint file, sampled and scored
+        model = ["model.source=llamagen", f"model.checkpoint={args.model}"]
+    else:
+        model = ["model.source=pretrained", f"model.name_or_path={args.model}"]
+    sets = [*model, f"task.name={args.task}", *(args.set or [])]
     if args.revision:
         sets.append(f"model.revision={args.revision}")
     if args.limit is not None:
@@ -39,6 +44,15 @@ def _eval(args) -> int:
     from mutorbench.evaluate import evaluate_model
 
     evaluate_model(cfg, prefix_attention=args.prefix_attention)
+    return 0
+
+
+def _images_tokenize(args) -> int:
+    from mutorbench.image_tokenize import tokenize_folder
+
+    tokenize_folder(args.images, args.out, vq_checkpoint=args.vq, dataset=args.dataset,
+                    image_size=args.image_size, batch_size=args.batch_size, limit=args.limit,
+                    progress=not args.no_progress)
     return 0
 
 
@@ -138,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_train)
 
     ev = sub.add_parser("eval", help="score a model (HF id or local checkpoint) on a task")
-    ev.add_argument("--model", required=True, help="Hugging Face id or local directory")
+    ev.add_argument("--model", required=True, help="Hugging Face id or local directory; on an "
+                    "image task a LlamaGen checkpoint file (c2i_B_256.pt or a run's "
+                    "checkpoint.pt)")
     ev.add_argument("--revision", help="model revision on the hub")
     ev.add_argument("--task", required=True, help="task name, e.g. gsm8k, math500, jsonl")
     ev.add_argument("--config", help="YAML config for task/eval settings")
@@ -201,6 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="config override, e.g. method.d_max=4, method.registers=per_offset, "
                      "peft=lora, lora.r=32")
     par.set_defaults(func=_params)
+
+    img = sub.add_parser("images", help="image data for the paper-scale image tables")
+    img_sub = img.add_subparsers(dest="images_command", required=True)
+    tok = img_sub.add_parser("tokenize", help="an ImageFolder (ImageNet train) -> VQ codes in "
+                             "LlamaGen's layout: centre crop (ADM) and its flip, 2 views each")
+    tok.add_argument("--images", required=True, help="ImageFolder: one subfolder per class")
+    tok.add_argument("--out", required=True, help="code folder (task.local_path of "
+                     "imagenet_codes); a rerun continues an interrupted one")
+    tok.add_argument("--vq", required=True, help="LlamaGen's VQ weights (vq_ds16_c2i.pt)")
+    tok.add_argument("--dataset", default="imagenet", help="file-name stem, as LlamaGen's")
+    tok.add_argument("--image-size", type=int, default=256)
+    tok.add_argument("--batch-size", type=int, default=32)
+    tok.add_argument("--limit", type=int, help="the first N images only")
+    tok.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tok.set_defaults(func=_images_tokenize)
 
     chk = sub.add_parser("check", help="regression gate: results vs blessed golden values")
     chk.add_argument("--results", required=True, help="folder searched for result.json files")

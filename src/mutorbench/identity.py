@@ -13,6 +13,8 @@ import json
 
 # where a cell's result is filed, not how it is trained
 BOOKKEEPING = ("table", "scale", "cell", "output_dir", "run_name", "export", "logging")
+# an image task's scoring files (decoder, reference batch, feature extractor): where they lie
+SCORING_FILES = ("vq_checkpoint", "reference_batch", "inception_weights")
 
 
 def training_tree(tree: dict, *, drop_seed: bool = False) -> dict:
@@ -26,6 +28,10 @@ def training_tree(tree: dict, *, drop_seed: bool = False) -> dict:
     images = out.get("eval", {}).get("images") if isinstance(out.get("eval"), dict) else None
     if isinstance(images, dict):  # likewise the feature space (results record its weights' hash)
         images.pop("feature_cache", None)
+    task = out.get("task")
+    if isinstance(task, dict):  # and the scoring files' locations (results record their hashes)
+        for key in SCORING_FILES:
+            task.pop(key, None)
     return out
 
 

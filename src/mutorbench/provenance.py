@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 PACKAGES = ("mutorbench", "torch", "transformers", "tokenizers", "numpy", "pydantic", "peft",
-            "accelerate", "datasets")
+            "accelerate", "datasets", "scikit-learn", "scipy", "torch-fidelity")
 
 
 def utc_now() -> str:

@@ -127,8 +127,10 @@ def train_run_dir(cfg) -> Path:
 
 
 def eval_run_dir(cfg) -> Path:
-    """Where ``mutor-bench eval`` files a result: ``output_dir/eval-<task>-<model folder>``."""
-    name = Path(cfg.model.name_or_path or "model").name
+    """Where ``mutor-bench eval`` files a result: ``output_dir/eval-<task>-<model>`` (a model
+    folder's name; a checkpoint file's folder and name, as runs name theirs checkpoint.pt)."""
+    where = Path(cfg.model.weights_location or "model")
+    name = f"{where.parent.name}-{where.stem}" if where.suffix in (".pt", ".pth") else where.name
     return Path(cfg.output_dir) / (cfg.run_name or f"eval-{cfg.task.name}-{name}")
 
 

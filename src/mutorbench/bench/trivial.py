@@ -35,7 +35,7 @@ def image_baselines(task, eval_cfg, seed: int = 0) -> list[dict]:
 
     s = eval_cfg.images or ImageEvalConfig()
     extractor, weights = task.feature_space(s.feature_cache)
-    reference = task.reference_images(eval_cfg.report_split)
+    reference = task.reference(eval_cfg.report_split)
     out = []
     for key, rule, images in task.trivial_images(s.num_samples, seed):
         values, settings = image_metrics(images, reference, extractor=extractor,

@@ -2,8 +2,9 @@
 
 transformers' ``generate`` accepts only 2-D masks, so the prompt is prefilled by hand with our 4-D
 mask (prompt tokens see the whole prompt under the paper's bidirectional prefix; a BlockMask for a
-flex-attention model), then decoding continues token by token from the cache. Prompts are left-padded so every row's last prompt token is
-at the same slot; pad slots are invisible to every real query.
+flex-attention model), then decoding continues token by token from the cache. Prompts are
+left-padded so every row's last prompt token is at the same slot; pad slots are invisible to every
+real query.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class ImageFidelityEvaluator:
     name: ClassVar[str] = "image_fidelity"
     expensive: ClassVar[bool] = True  # sampling and scoring images: at eval.at_steps only
 
-    task: object  # an image task: reference_images, decode_images, feature_space
+    task: object  # an image task: reference, decode_images, feature_space
     settings: object  # eval.images (ImageEvalConfig)
     seed: int = 0  # the run's: sample k is drawn from (seed, k)
 
@@ -94,8 +94,9 @@ class ImageFidelityEvaluator:
             raise ValueError(f"task {self.task.name!r}: a class token and a "
                              f"{self.task.grid}x{self.task.grid} grid need {need} positions, "
                              f"the model has {max_positions}")
-        self.task.reference_images(split)
+        self.task.reference(split)
         self.task.feature_space(self.settings.feature_cache)
+        self.task.decode_images(np.zeros((1, self.task.grid ** 2), dtype=np.int64))
 
     def __call__(self, model, tokenizer, split: str, *, suppress_ids: Sequence[int] = (),
                  log_path: str | Path | None = None, decode=None, scoring_inputs=None,
@@ -109,8 +110,7 @@ class ImageFidelityEvaluator:
                              batch_size=s.batch_size).cpu().numpy()
         extractor, weights = self.task.feature_space(s.feature_cache)
         images = self.task.decode_images(codes)
-        metrics, recorded = image_metrics(images,
-                                          self.task.reference_images(split),
+        metrics, recorded = image_metrics(images, self.task.reference(split),
                                           extractor=extractor, weights_path=weights)
         if log_path is not None:
             from mutorbench.fsio import atomic_write_text

@@ -73,8 +73,8 @@ class ModelInputs:
     def kwargs_for(self, model, *, causal: bool = False) -> dict:
         """``model_kwargs`` for ``model`` (also wrapped: DDP, peft): its parameters' dtype and its
         attention implementation."""
-        return self.model_kwargs(next(model.parameters()).dtype, attention=masks.attention_of(model),
-                                 causal=causal)
+        return self.model_kwargs(next(model.parameters()).dtype,
+                                 attention=masks.attention_of(model), causal=causal)
 
     def to(self, device: torch.device | str) -> ModelInputs:
         return ModelInputs(**{f.name: _moved(getattr(self, f.name), device) for f in fields(self)})

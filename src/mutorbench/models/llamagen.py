@@ -263,11 +263,14 @@ def llamagen_b(**overrides) -> LlamaGen:
 
 def load_llamagen_checkpoint(path, **overrides) -> LlamaGen:
     """Our LlamaGen-B from a LlamaGen checkpoint file (``{"model": state_dict}`` or a bare state
-    dict), loaded strictly: a missing or unexpected key is an error naming it."""
+    dict), loaded strictly: a missing or unexpected key is an error naming it. A suite run's
+    ``checkpoint.pt`` loads too: its register rows (``added_embeddings``, training only: no
+    register is ever sampled) are left out."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     state = state.get("model", state) if isinstance(state, dict) else state
     state = {k.removeprefix("_orig_mod."): v for k, v in state.items()}  # torch.compile'd saves
     state.pop("freqs_cis", None)
+    state.pop("added_embeddings.weight", None)
     model = LlamaGen(LlamaGenConfig(**overrides))
     try:
         model.load_state_dict(state, strict=True)

@@ -22,7 +22,9 @@ from mutorbench.yamlio import load_yaml_file
 DEFAULT_TOLERANCE = 1.0  # points; tiny runs on this machine are deterministic for a thread count
 # and for these packages' versions (a new transformers moved every tiny Table 1 value: the base's
 # pretraining differed), so a golden file records them and check names any difference
-ENVIRONMENT_PACKAGES = ("torch", "transformers", "tokenizers", "peft")
+# what golden values depend on; the image metrics' packages are recorded where installed
+ENVIRONMENT_PACKAGES = ("torch", "transformers", "tokenizers", "peft", "numpy", "scikit-learn",
+                        "scipy", "torch-fidelity")
 
 class GoldenCell(BaseModel):
     """One blessed cell: at least one finite value, and finite non-negative tolerances for (some

@@ -30,6 +30,7 @@ from pydantic import Field
 from mutorbench import digits_data
 from mutorbench.configbase import PositiveInt
 from mutorbench.evaluation import image_evaluator  # noqa: F401 (registers the evaluator named)
+from mutorbench.evaluation.image_fidelity import Reference
 from mutorbench.examples import Example
 from mutorbench.models.code_vocabulary import CodeVocabulary
 from mutorbench.registry import TASKS
@@ -118,6 +119,10 @@ class ImageTaskBase(TaskBase):
     def split_hash(self, split: str) -> str:
         return self.grids(split).digest()
 
+    def reference_hash(self, split: str) -> str:
+        """What images of ``split`` are scored against, as a hash (a result's data hash)."""
+        return self.split_hash(split)
+
     def examples(self, split, tokenizer, max_length):
         g = self.grids(split)
         length = 1 + self.grid * self.grid
@@ -193,8 +198,9 @@ class DigitsTask(ImageTaskBase):
     def split_hash(self, split: str) -> str:
         return digits_data.split_hash(split)
 
-    def reference_images(self, split: str) -> np.ndarray:
-        return digits_data.to_images(digits_data.load_split(split).codes)
+    def reference(self, split: str) -> Reference:
+        return Reference(digits_data.to_images(digits_data.load_split(split).codes),
+                         about={"split": split, "images": "the digits split itself"})
 
     def decode_images(self, codes) -> np.ndarray:
         return digits_data.to_images(codes)  # the identity codebook: codes are grey levels
@@ -231,6 +237,14 @@ class ImageNetCodesConfig(ImageTaskConfig):
     downsample: PositiveInt = 16  # VQ-16: a 256 x 256 image is a 16 x 16 grid
     limit: PositiveInt | None = None  # the first N images only (smoke runs)
     max_length: PositiveInt = 1024
+    # scoring (local files; hub / GitHub downloads): LlamaGen's VQ-16 to decode sampled codes,
+    # ADM's VIRTUAL_imagenet256_labeled.npz to score against, torch-fidelity's Inception weights
+    vq_checkpoint: str | None = None
+    reference_batch: str | None = None
+    inception_weights: str | None = None
+    # a feature extractor registered with torch-fidelity; the reference batch's statistics must
+    # come from the same one (ADM's: Inception)
+    feature_extractor: str = "inception-v3-compat"
 
     @property
     def grid(self) -> int:
@@ -251,6 +265,10 @@ class ImageNetCodesTask(ImageTaskBase):
     downsample: int = 16
     limit: int | None = None
     label_drop: float = 0.1
+    vq_checkpoint: str | None = None
+    reference_batch: str | None = None
+    inception_weights: str | None = None
+    feature_extractor: str = "inception-v3-compat"
     name: str = "imagenet_codes"
     max_new_tokens = 256  # 16 x 16 codes (the grid follows image_size / downsample)
 
@@ -260,7 +278,10 @@ class ImageNetCodesTask(ImageTaskBase):
     def from_config(cls, cfg):
         return cls(local_path=cfg.local_path, dataset=cfg.dataset, image_size=cfg.image_size,
                    codebook_size=cfg.codebook_size, num_classes=cfg.num_classes,
-                   downsample=cfg.downsample, limit=cfg.limit, label_drop=cfg.label_drop)
+                   downsample=cfg.downsample, limit=cfg.limit, label_drop=cfg.label_drop,
+                   vq_checkpoint=cfg.vq_checkpoint, reference_batch=cfg.reference_batch,
+                   inception_weights=cfg.inception_weights,
+                   feature_extractor=cfg.feature_extractor)
 
     @property
     def grid(self) -> int:
@@ -310,11 +331,60 @@ class ImageNetCodesTask(ImageTaskBase):
             raise ValueError(f"task imagenet_codes: labels outside 0..{self.num_classes - 1}")
         return CodeGrids(codes, labels)
 
-    def _needs_vq(self, *_):
-        raise ValueError("task imagenet_codes: scoring needs VQ-16 decoding and Inception FID "
-                         "against ADM's reference batch, which the suite does not have yet")
+    def reference(self, split: str) -> Reference:
+        """ADM's reference batch (statistics of ImageNet's training set): for the train split."""
+        if split != "train":
+            raise ValueError(f"task imagenet_codes scores against ADM's ImageNet training "
+                             f"reference: eval splits must be 'train', not {split!r}")
+        from mutorbench.evaluation.adm_reference import read_adm_reference
 
-    reference_images = decode_images = feature_space = trivial_images = _needs_vq
+        cache = self.__dict__.setdefault("_reference", {})
+        if "adm" not in cache:  # 10,000 images (2 GB): read once per task object
+            ref = read_adm_reference(self.reference_batch)
+            if ref.images.shape[-1] != self.image_size:
+                raise ValueError(f"{self.reference_batch}: reference images are "
+                                 f"{ref.images.shape[-1]} pixels wide, task.image_size is "
+                                 f"{self.image_size}")
+            cache["adm"] = ref
+        return cache["adm"]
+
+    def reference_hash(self, split: str) -> str:
+        return self.reference(split).about["sha256"]
+
+    def vq(self):
+        """The VQ decoder (loaded once), checked against the task's codebook and grid."""
+        if "_vq" not in self.__dict__:
+            from mutorbench.models.vq16 import load_vq_checkpoint
+
+            vq = load_vq_checkpoint(self.vq_checkpoint)
+            c = vq.config
+            if (c.codebook_size, c.downsample) != (self.codebook_size, self.downsample):
+                raise ValueError(f"{self.vq_checkpoint}: a codebook of {c.codebook_size} and "
+                                 f"downsampling {c.downsample}, the task says "
+                                 f"{self.codebook_size} and {self.downsample}")
+            self.__dict__["_vq"] = vq
+        return self.__dict__["_vq"]
+
+    def decode_images(self, codes, batch_size: int = 64) -> np.ndarray:
+        """Sampled codes [N, grid²] -> uint8 images [N, 3, S, S], as LlamaGen's FID sampler."""
+        import torch
+
+        from mutorbench.models.vq16 import to_uint8
+
+        vq = self.vq()
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        vq.to(device)
+        codes = torch.as_tensor(np.asarray(codes), dtype=torch.long)
+        out = [to_uint8(vq.decode_codes(codes[s:s + batch_size].reshape(-1, self.grid, self.grid)
+                                        .to(device))).cpu()
+               for s in range(0, len(codes), batch_size)]
+        return torch.cat(out).numpy()
+
+    def feature_space(self, cache_dir: str) -> tuple[str, Path]:
+        """torch-fidelity's Inception (the TensorFlow FID graph's port), local weights."""
+        from mutorbench.evaluation.adm_reference import inception_weights
+
+        return self.feature_extractor, inception_weights(self.inception_weights)
 
     def sources(self) -> dict:
         return super().sources() | {"local_path": self.local_path, "dataset": self.dataset,

@@ -54,6 +54,11 @@ class TinyModelConfig(_Strict):
     attn_implementation: Literal["sdpa", "eager", "flex_attention"] = "sdpa"
     pretrain: PretrainConfig | None = None  # None trains from scratch
 
+    @property
+    def weights_location(self) -> None:
+        """Built here: no file or hub id holds its weights."""
+        return None
+
     @field_validator("arch")
     @classmethod
     def _a_tiny_family(cls, arch: str) -> str:
@@ -81,6 +86,10 @@ class PretrainedModelConfig(_Strict):
     revision: str | None = None
     attn_implementation: Literal["sdpa", "eager", "flex_attention"] = "sdpa"
 
+    @property
+    def weights_location(self) -> str:
+        return self.name_or_path
+
 
 class LlamaGenModelConfig(_Strict):
     """LlamaGen's class-conditional GPT (images, models/llamagen.py), GPT-B's sizes by default;
@@ -94,6 +103,10 @@ class LlamaGenModelConfig(_Strict):
     resid_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
     ffn_dropout_p: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
     checkpoint: str | None = None
+
+    @property
+    def weights_location(self) -> str | None:
+        return self.checkpoint
 
     @property
     def attn_implementation(self) -> None:
