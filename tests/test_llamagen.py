@@ -2,6 +2,7 @@
 2-D RoPE with a zero class entry, a zero output head, and 4-D masks and position ids that let
 MuToR interleave registers without changing a regular token's logits."""
 
+import argparse
 import math
 
 import pytest
@@ -59,7 +60,9 @@ def test_llamagen_b_has_llamagens_names_shapes_and_111m_parameters():
 def test_a_llamagen_checkpoint_loads_strictly_and_a_foreign_one_is_one_line(tmp_path):
     state = {k: torch.randn(shape) * 0.02 for k, shape in llamagen_b_names().items()}
     path = tmp_path / "c2i_B_256.pt"
-    torch.save({"model": {f"_orig_mod.{k}": v for k, v in state.items()}, "steps": 7}, path)
+    # as LlamaGen's train_c2i.py saves a compiled model: prefixed names, its args beside them
+    torch.save({"model": {f"_orig_mod.{k}": v for k, v in state.items()}, "steps": 7,
+                "args": argparse.Namespace(gpt_model="GPT-B")}, path)
     model = load_llamagen_checkpoint(path)
     assert torch.equal(model.output.weight, state["output.weight"])
     del state["norm.weight"]

@@ -3,6 +3,7 @@ sizes read from a file, codes <-> images at 256 x 256, and the uint8 conversion 
 (Checked once against LlamaGen's own code on the same random weights, outside the repository:
 identical codes and decoded images; see issue 15's note.)"""
 
+import argparse
 import ast
 from pathlib import Path
 
@@ -44,7 +45,9 @@ def test_vq16_has_llamagens_names_and_shapes():
 def test_a_state_dict_of_llamagens_names_loads_strictly_and_a_short_one_is_one_error(tmp_path):
     state = generated_state_dict(llamagen_vq16_names())
     path = tmp_path / "vq_ds16_c2i.pt"
-    torch.save({"model": state, "optimizer": {}, "steps": 0}, path)  # as LlamaGen saves
+    # as LlamaGen's vq_train.py saves: its argparse args beside the weights
+    torch.save({"model": state, "optimizer": {}, "steps": 0,
+                "args": argparse.Namespace(vq_model="VQ-16", codebook_size=16384)}, path)
     vq = load_vq_checkpoint(path)
     assert vq.config == VQ16 and not vq.training
     assert torch.equal(vq.quantize.embedding.weight, state["quantize.embedding.weight"])

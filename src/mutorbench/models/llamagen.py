@@ -266,7 +266,9 @@ def load_llamagen_checkpoint(path, **overrides) -> LlamaGen:
     dict), loaded strictly: a missing or unexpected key is an error naming it. A suite run's
     ``checkpoint.pt`` loads too: its register rows (``added_embeddings``, training only: no
     register is ever sampled) are left out."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from mutorbench.models.checkpoint_files import load_weights_file
+
+    state = load_weights_file(path)
     state = state.get("model", state) if isinstance(state, dict) else state
     state = {k.removeprefix("_orig_mod."): v for k, v in state.items()}  # torch.compile'd saves
     state.pop("freqs_cis", None)

@@ -261,7 +261,9 @@ def load_vq_checkpoint(path) -> VQModel:
         raise ValueError(f"VQ weights {path or '(none given)'} not found (LlamaGen's "
                          "vq_ds16_c2i.pt is a hub file: download it and pass its path with "
                          "--set task.vq_checkpoint=PATH)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from mutorbench.models.checkpoint_files import load_weights_file
+
+    state = load_weights_file(path)
     if isinstance(state, dict) and "model" in state:
         state = state["model"]
     if not isinstance(state, dict):
