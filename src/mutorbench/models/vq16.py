@@ -268,6 +268,7 @@ def load_vq_checkpoint(path) -> VQModel:
         state = state["model"]
     if not isinstance(state, dict):
         raise ValueError(f"{path}: not a VQ checkpoint (a {type(state).__name__})")
+    state = {k.removeprefix("_orig_mod."): v for k, v in state.items()}  # torch.compile'd saves
     try:
         model = VQModel(config_from_state_dict(state))
         model.load_state_dict(state, strict=True)
