@@ -1,10 +1,12 @@
 """File-system helpers every writer and reader shares: one-line OS errors, text reads that name
-the file, atomic writes with the usual file mode, and the one-writer lock of a run folder."""
+the file, atomic writes with the usual file mode, the one-writer lock of a run folder, and a
+file's sha256."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -132,3 +134,12 @@ def append_line(path: str | Path, line: str) -> None:
             f.write(line + "\n")
     except OSError as err:
         raise ValueError(os_error_message(err, f"writing {path}")) from None
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file, read in chunks (ADM's reference batch is 2 GB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()

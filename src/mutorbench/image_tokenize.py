@@ -78,7 +78,7 @@ def tokenize_folder(images: str | Path, out: str | Path, *, vq_checkpoint: str |
     from torchvision.datasets import ImageFolder
     from tqdm.auto import tqdm
 
-    from mutorbench.evaluation.image_fidelity import _file_hash
+    from mutorbench.fsio import file_sha256
     from mutorbench.models.vq16 import load_vq_checkpoint
 
     if not Path(images).is_dir():
@@ -98,7 +98,7 @@ def tokenize_folder(images: str | Path, out: str | Path, *, vq_checkpoint: str |
     codes_dir.mkdir(parents=True, exist_ok=True)
     labels_dir.mkdir(parents=True, exist_ok=True)
     _manifest(out, {"images": str(Path(images).resolve()), "classes": len(folder.classes),
-                    "vq_sha256": _file_hash(vq_checkpoint), "dataset": dataset,
+                    "vq_sha256": file_sha256(vq_checkpoint), "dataset": dataset,
                     "image_size": image_size, "views": "centre crop (ADM), horizontal flip"})
     todo = [i for i in range(n) if not ((codes_dir / f"{i}.npy").exists()
                                         and (labels_dir / f"{i}.npy").exists())]

@@ -71,6 +71,16 @@ def block_mask(key_index: torch.Tensor, horizon: torch.Tensor,
     return create_block_mask(mask_mod, B, None, L, L, device=key_index.device)
 
 
+def mask_for(attention: str | None, key_index: torch.Tensor, horizon: torch.Tensor,
+             segment_ids: torch.Tensor | None = None, *, dtype: torch.dtype,
+             causal: bool = False):
+    """The rule in the form a model's attention implementation takes: a BlockMask for
+    ``flex_attention``, the dense additive mask in ``dtype`` for every other."""
+    if attention == "flex_attention":
+        return block_mask(key_index, horizon, segment_ids, causal=causal)
+    return additive_mask(visibility(key_index, horizon, segment_ids, causal=causal), dtype)
+
+
 def additive_mask(allowed: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """[B, Q, K] bool -> [B, 1, Q, K] additive float mask (0 = attend, finfo.min = blocked).
 

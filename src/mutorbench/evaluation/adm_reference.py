@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mutorbench.evaluation.image_fidelity import Reference, _file_hash
+from mutorbench.evaluation.image_fidelity import Reference
+from mutorbench.fsio import file_sha256
 
 INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 CAVEAT = ("features from torch-fidelity's port of TensorFlow's Inception, statistics and images "
@@ -54,7 +55,7 @@ def read_adm_reference(path: str | None) -> Reference:
     if mu.ndim != 1 or sigma.shape != (len(mu), len(mu)):
         raise ValueError(f"{path}: mu {mu.shape} and sigma {sigma.shape} are not a mean and its "
                          "covariance")
-    about = {"reference_batch": Path(path).name, "sha256": _file_hash(path),
+    about = {"reference_batch": Path(path).name, "sha256": file_sha256(path),
              "images": int(len(images)), "statistics": "the file's mu / sigma", "caveat": CAVEAT}
     return Reference(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), (mu, sigma), about)
 

@@ -77,11 +77,8 @@ def greedy_generate(
     free = (slot - start).clamp(min=0)  # register-free index of each prompt slot
     key_index = torch.where(real, free, masks.NEVER_VISIBLE)
     horizon = torch.where(real, masks.prompt_horizon(free, lengths[:, None], prefix_attention), -1)
-    flex = masks.attention_of(model) == "flex_attention"
-    if flex:
-        prefill_mask = masks.block_mask(key_index.to(device), horizon.to(device))
-    else:
-        prefill_mask = masks.additive_mask(masks.visibility(key_index, horizon), dtype).to(device)
+    attention = masks.attention_of(model)
+    prefill_mask = masks.mask_for(attention, key_index.to(device), horizon.to(device), dtype=dtype)
 
     cache = {_cache_kwarg(model): DynamicCache(config=model.config)}  # filled in place
     out = model(
@@ -106,7 +103,7 @@ def greedy_generate(
         if bool(finished.all()) or step == max_new_tokens - 1:
             break
         keys_visible = torch.cat([keys_visible, torch.ones(B, 1, dtype=torch.bool, device=device)], 1)
-        step_mask = (masks.keys_block_mask(keys_visible) if flex
+        step_mask = (masks.keys_block_mask(keys_visible) if attention == "flex_attention"
                      else masks.additive_mask(keys_visible[:, None, :], dtype))
         out = model(
             input_ids=token[:, None],

@@ -11,12 +11,13 @@ Values as the paper prints them: FID and IS raw, precision and recall as fractio
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from mutorbench.fsio import file_sha256
 
 
 class _Images(torch.utils.data.Dataset):
@@ -28,15 +29,6 @@ class _Images(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.images[i]
-
-
-def _file_hash(path: str | Path) -> str:
-    """sha256 of a file, read in chunks (ADM's reference batch is 2 GB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 24), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass
@@ -110,7 +102,7 @@ def image_metrics(generated: np.ndarray, reference: np.ndarray | Reference, *, e
     prc = prc_features_to_metric(gen[layers["prc"]], ref[layers["prc"]], **options)
     metrics = {"fid": float(fid), "inception_score": float(isc["inception_score_mean"]),
                "precision": float(prc["precision"]), "recall": float(prc["recall"])}
-    settings = {"feature_extractor": extractor, "weights_sha256": _file_hash(weights_path),
+    settings = {"feature_extractor": extractor, "weights_sha256": file_sha256(weights_path),
                 "num_generated": len(generated), "num_reference": len(reference.images),
                 "isc_splits": isc_splits, "prc_neighborhood": prc_neighborhood,
                 "library": f"torch-fidelity {torch_fidelity.__version__}",

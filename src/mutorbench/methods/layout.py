@@ -48,11 +48,8 @@ class ModelInputs:
     @property
     def attention_mask(self) -> torch.Tensor:
         """The dense [B, 1, L, L] additive mask (0 = attend, finfo(mask_dtype).min = blocked)."""
-        return self.dense_mask(self.mask_dtype)
-
-    def dense_mask(self, dtype: torch.dtype, *, causal: bool = False) -> torch.Tensor:
-        return masks.additive_mask(masks.visibility(self.key_index, self.horizon,
-                                                    self.segment_ids, causal=causal), dtype)
+        return masks.mask_for(None, self.key_index, self.horizon, self.segment_ids,
+                              dtype=self.mask_dtype)
 
     def model_kwargs(self, dtype: torch.dtype | None = None, *, attention: str | None = None,
                      causal: bool = False) -> dict:
@@ -63,10 +60,8 @@ class ModelInputs:
         implementation; ``flex_attention`` gets a BlockMask built from the rule. ``causal``: also
         key <= query (the DS-Multi-Token modules).
         """
-        if attention == "flex_attention":
-            mask = masks.block_mask(self.key_index, self.horizon, self.segment_ids, causal=causal)
-        else:
-            mask = self.dense_mask(dtype or self.mask_dtype, causal=causal)
+        mask = masks.mask_for(attention, self.key_index, self.horizon, self.segment_ids,
+                              dtype=dtype or self.mask_dtype, causal=causal)
         return {"input_ids": self.input_ids, "position_ids": self.position_ids,
                 "attention_mask": mask}
 

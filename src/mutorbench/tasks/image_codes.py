@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
@@ -336,34 +337,35 @@ class ImageNetCodesTask(ImageTaskBase):
         if split != "train":
             raise ValueError(f"task imagenet_codes scores against ADM's ImageNet training "
                              f"reference: eval splits must be 'train', not {split!r}")
+        return self._adm_reference
+
+    @cached_property
+    def _adm_reference(self) -> Reference:
+        """10,000 images (2 GB): read once per task object."""
         from mutorbench.evaluation.adm_reference import read_adm_reference
 
-        cache = self.__dict__.setdefault("_reference", {})
-        if "adm" not in cache:  # 10,000 images (2 GB): read once per task object
-            ref = read_adm_reference(self.reference_batch)
-            if ref.images.shape[-1] != self.image_size:
-                raise ValueError(f"{self.reference_batch}: reference images are "
-                                 f"{ref.images.shape[-1]} pixels wide, task.image_size is "
-                                 f"{self.image_size}")
-            cache["adm"] = ref
-        return cache["adm"]
+        ref = read_adm_reference(self.reference_batch)
+        if ref.images.shape[-1] != self.image_size:
+            raise ValueError(f"{self.reference_batch}: reference images are "
+                             f"{ref.images.shape[-1]} pixels wide, task.image_size is "
+                             f"{self.image_size}")
+        return ref
 
     def reference_hash(self, split: str) -> str:
         return self.reference(split).about["sha256"]
 
+    @cached_property
     def vq(self):
         """The VQ decoder (loaded once), checked against the task's codebook and grid."""
-        if "_vq" not in self.__dict__:
-            from mutorbench.models.vq16 import load_vq_checkpoint
+        from mutorbench.models.vq16 import load_vq_checkpoint
 
-            vq = load_vq_checkpoint(self.vq_checkpoint)
-            c = vq.config
-            if (c.codebook_size, c.downsample) != (self.codebook_size, self.downsample):
-                raise ValueError(f"{self.vq_checkpoint}: a codebook of {c.codebook_size} and "
-                                 f"downsampling {c.downsample}, the task says "
-                                 f"{self.codebook_size} and {self.downsample}")
-            self.__dict__["_vq"] = vq
-        return self.__dict__["_vq"]
+        vq = load_vq_checkpoint(self.vq_checkpoint)
+        c = vq.config
+        if (c.codebook_size, c.downsample) != (self.codebook_size, self.downsample):
+            raise ValueError(f"{self.vq_checkpoint}: a codebook of {c.codebook_size} and "
+                             f"downsampling {c.downsample}, the task says "
+                             f"{self.codebook_size} and {self.downsample}")
+        return vq
 
     def decode_images(self, codes, batch_size: int = 64) -> np.ndarray:
         """Sampled codes [N, grid²] -> uint8 images [N, 3, S, S], as LlamaGen's FID sampler."""
@@ -371,7 +373,7 @@ class ImageNetCodesTask(ImageTaskBase):
 
         from mutorbench.models.vq16 import to_uint8
 
-        vq = self.vq()
+        vq = self.vq
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         vq.to(device)
         codes = torch.as_tensor(np.asarray(codes), dtype=torch.long)
