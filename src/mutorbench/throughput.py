@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import torch
 
 from mutorbench.examples import Example
-from mutorbench.flops import batch_flops
+from mutorbench.flops import batch_flops, forward_flops
 from mutorbench.methods.losses import combine
 from mutorbench.methods.packing import pack
 from mutorbench.train.sampler import OrderSampler
@@ -43,14 +43,24 @@ def global_batches(examples: list[Example], batch: int, steps: int, seed: int = 
     return [[examples[i] for i in order.global_batch_at(s)] for s in range(steps)]
 
 
+def _example_flops(config, batch) -> float:
+    """Forward FLOPs of a packed batch counted per example: what a BlockMask lets flex compute."""
+    return sum(forward_flops(config, int(n)) for row in batch.segment_ids.cpu()
+               for n in torch.bincount(row[row >= 0]))
+
+
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
 def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: int,
-            warmup: int = 2, config=None) -> dict:
-    """Step time, tokens/s, padding and FLOPs over ``batches`` (after ``warmup`` steps)."""
+            warmup: int = 2, config=None, one_row: bool = False) -> dict:
+    """Step time, tokens/s, padding and FLOPs over ``batches`` (after ``warmup`` steps).
+
+    ``one_row`` packs each micro-batch into a single row (flex attention only: its BlockMask skips
+    the blocks between examples, so the row's width costs no attention, and no slot is padding);
+    its FLOPs are then counted per example, as flex computes them, not over the dense row."""
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
@@ -59,8 +69,9 @@ def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: i
     for k, examples in enumerate(batches):
         micro = [method.build_batch(examples[s:s + micro_batch], pad_id=pad_id, dtype=dtype)
                  for s in range(0, len(examples), micro_batch)]
-        if packed:
-            micro = [pack(b, pad_id=pad_id) for b in micro]
+        if packed or one_row:
+            micro = [pack(b, pad_id=pad_id, width=int(b.lengths.sum()) if one_row else None)
+                     for b in micro]
         micro = [b.to(device) for b in micro]
         counts = {n: sum(method.loss_counts(b)[n] for b in micro) for n in weights}
         _sync(device)
@@ -78,7 +89,8 @@ def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: i
             slots += sum(b.input_ids.numel() for b in micro)
             tokens += sum(int(b.lengths.sum()) for b in micro)
             if config is not None:
-                step_flops = 3 * sum(batch_flops(config, *b.input_ids.shape) for b in micro)
+                step_flops = 3 * sum(_example_flops(config, b) if one_row
+                                     else batch_flops(config, *b.input_ids.shape) for b in micro)
                 flops.append(step_flops / seconds)
                 work += step_flops
     return {"step_s_median": statistics.median(times), "step_s_mean": statistics.fmean(times),

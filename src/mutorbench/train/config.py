@@ -168,7 +168,9 @@ class BatchConfig(_Strict):
     micro_batch_size: PositiveInt = 16  # per process
     grad_accumulation: PositiveInt = 1
     # several examples per row (methods/packing.py): same losses, fewer pad slots; rows at most
-    # pack_width slots (None: the micro-batch's widest example)
+    # pack_width slots (None: the micro-batch's widest example). With flex attention a width of
+    # the micro-batch's total slots (one row) was fastest on an H200: its BlockMask skips the
+    # blocks between examples; with sdpa's dense mask a wide row costs L x L attention instead
     packing: bool = False
     pack_width: PositiveInt | None = None
 
