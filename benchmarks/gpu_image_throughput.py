@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
         model = model.to(dtype).train()
         method = make_method(method_id, **options)
         method.prepare(model, CodeVocabulary(16384, 1000))
-        r = measure(model, method, batches, pad_id=0, packed=False, micro_batch=args.micro_batch,
+        r = measure(model, method, batches, pad_id=0, layout="padded", micro_batch=args.micro_batch,
                     config=config)
         r["length"] = int(method.build_batch(batches[0][:1], pad_id=0).input_ids.shape[1])
         r["peak_memory_GB"] = (torch.cuda.max_memory_allocated(device) / 2**30

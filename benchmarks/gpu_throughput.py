@@ -83,7 +83,8 @@ def flex_vs_sdpa(config, method_id: str, tokenizer, device, dtype, examples) -> 
             "within_tolerance": bool(err_flex.mean() <= 1.1 * err_sdpa.mean() + 1e-6)}
 
 
-def run_arm(config, method_id, tokenizer, device, dtype, attn, batches, layout, micro, peak):
+def run_arm(config, method_id, tokenizer, device, dtype, attn, batches, layout, micro, peak,
+            name):
     """One measurement: a fresh model of the method, timed steps over ``batches``."""
     from mutorbench.throughput import measure
 
@@ -92,13 +93,13 @@ def run_arm(config, method_id, tokenizer, device, dtype, attn, batches, layout, 
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
     model, method = build(copy.deepcopy(config), method_id, tokenizer, device, dtype, attn)
-    r = measure(model, method, batches, pad_id=0, packed=layout == "packed",
-                one_row=layout == "one row", micro_batch=micro, config=model.config)
+    r = measure(model, method, batches, pad_id=0, layout=layout,
+                micro_batch=micro, config=model.config)
     r["peak_memory_GB"] = (torch.cuda.max_memory_allocated(device) / 2**30
                            if device.type == "cuda" else None)
     r["mfu"] = r["flops_per_s"] / peak if peak else None
     r["wall_s"] = time.perf_counter() - t0
-    print(f"{method_id:6} {attn:14} {layout:18} step {r['step_s_median'] * 1e3:8.1f} ms  "
+    print(f"{name:36} step {r['step_s_median'] * 1e3:8.1f} ms  "
           f"{r['regular_tokens_per_s']:9.0f} regular tok/s  padding {r['padding']:.2f}  "
           f"({r['wall_s']:.0f} s)", file=sys.stderr, flush=True)
     return r
@@ -134,31 +135,35 @@ def main(argv=None) -> dict:
            "batch": args.batch, "micro_batch": args.micro_batch, "torch": torch.__version__,
            "transformers": transformers.__version__, "runs": {}}
     peak = peak_flops(device)
-    attentions = ("sdpa", "flex_attention") if device.type == "cuda" else ("sdpa",)
-    # sdpa and the official step first, then flex (which compiles): a run cut short by the
-    # device's time limit still holds the step ratios, and --out is rewritten after every run
-    first = [(m, "sdpa", layout, args.micro_batch) for m in ("ntp", "mutor")
-             for layout in ("padded", "packed")]
-    first += [(m, "eager", "official batch 1", 1) for m in ("ntp", "mutor")]
     # flex also packs a micro-batch into one row: its BlockMask skips the blocks between examples
-    flex = [(m, attn, layout, args.micro_batch) for attn in attentions[1:]
-            for m in ("ntp", "mutor") for layout in ("padded", "packed", "one row")]
-    for method_id, attn, layout, micro in first:
-        out["runs"][f"{method_id}/{attn}/{layout}"] = run_arm(
-            config, method_id, tokenizer, device, dtype, attn, batches, layout, micro, peak)
-        _write(out, args.out)
+    # (flex training needs a GPU: FlexAttention has no backward on a CPU)
+    layouts = {"sdpa": ("padded", "packed")}
+    if device.type == "cuda":
+        layouts["flex_attention"] = ("padded", "packed", "one row")
+    paths = [(attn, layout) for attn, names in layouts.items() for layout in names]
+
+    def run(attentions: tuple[str, ...], official: bool = False) -> None:
+        plan = [(f"{m}/{attn}/{layout}", m, attn, layout, args.micro_batch)
+                for attn, layout in paths if attn in attentions for m in ("ntp", "mutor")]
+        # the paper's step: one example per micro-batch (so nothing to pad), eager attention
+        if official:
+            plan += [(f"{m}/eager/official batch 1", m, "eager", "padded", 1)
+                     for m in ("ntp", "mutor")]
+        for key, method_id, attn, layout, micro in plan:
+            out["runs"][key] = run_arm(config, method_id, tokenizer, device, dtype, attn, batches,
+                                       layout, micro, peak, key)
+            _write(out, args.out)  # a run cut short by the device's time limit keeps its numbers
+
+    # sdpa and the official step first, flex (which compiles) last: a cut-short run still holds
+    # the step ratios
+    run(("sdpa",), official=True)
     # a forward, so it runs on a CPU too (the --tiny check)
     out["flex_vs_sdpa_logits"] = {
         m: flex_vs_sdpa(config, m, tokenizer, device, dtype, batches[0][:args.micro_batch])
         for m in ("ntp", "mutor")}
     _write(out, args.out)
-    for method_id, attn, layout, micro in flex:
-        out["runs"][f"{method_id}/{attn}/{layout}"] = run_arm(
-            config, method_id, tokenizer, device, dtype, attn, batches, layout, micro, peak)
-        _write(out, args.out)
+    run(("flex_attention",))
     runs = out["runs"]
-    paths = [(a, layout) for a in attentions
-             for layout in ("padded", "packed") + (("one row",) if a == "flex_attention" else ())]
     out["ratios"] = {
         f"mutor/ntp step ({attn}, {layout})": runs[f"mutor/{attn}/{layout}"]["step_s_median"]
         / runs[f"ntp/{attn}/{layout}"]["step_s_median"] for attn, layout in paths}
@@ -166,7 +171,7 @@ def main(argv=None) -> dict:
     out["ratios"].update({
         f"mutor/ntp flops ({layout})": runs[f"mutor/sdpa/{layout}"]["flops_per_step"]
         / runs[f"ntp/sdpa/{layout}"]["flops_per_step"] for layout in ("padded", "packed")})
-    if "flex_attention" in attentions:
+    if "flex_attention" in layouts:
         out["ratios"]["mutor/ntp flops (one row)"] = (
             runs["mutor/flex_attention/one row"]["flops_per_step"]
             / runs["ntp/flex_attention/one row"]["flops_per_step"])

@@ -45,7 +45,7 @@ def test_packing_throughput(benchmark):
                 method = make_method(method_id, **opts)
                 method.prepare(model, t)
                 results[(method_id, layout)] = measure(
-                    model, method, batches, pad_id=t.pad_token_id, packed=layout == "packed",
+                    model, method, batches, pad_id=t.pad_token_id, layout=layout,
                     micro_batch=MICRO)
 
     torch.manual_seed(0)

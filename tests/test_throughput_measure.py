@@ -23,10 +23,10 @@ def test_one_row_packs_without_padding_and_counts_flops_per_example():
         model = build_model(config, seed=0).train()
         method = make_method("mutor", d_max=4, a=0.3)
         method.prepare(model, copy.deepcopy(tok))
-        runs[layout] = measure(model, method, batches, pad_id=0, packed=layout == "packed",
-                               one_row=layout == "one row", micro_batch=2, warmup=1,
-                               config=model.config)
-    assert runs["one row"]["padding"] == 0.0 < runs["packed"]["padding"] <= runs["padded"]["padding"]
+        runs[layout] = measure(model, method, batches, pad_id=0, layout=layout, micro_batch=2,
+                               warmup=1, config=model.config)
+    padding = {layout: run["padding"] for layout, run in runs.items()}
+    assert padding["one row"] == 0.0 < padding["packed"] <= padding["padded"]
     # the per-example count of the last two steps' micro-batches, built here the same way
     method = make_method("mutor", d_max=4, a=0.3)
     method.prepare(build_model(config, seed=0), copy.deepcopy(tok))

@@ -54,13 +54,20 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: int,
-            warmup: int = 2, config=None, one_row: bool = False) -> dict:
+LAYOUTS = ("padded", "packed", "one row")
+
+
+def measure(model, method, batches, *, pad_id: int, layout: str, micro_batch: int,
+            warmup: int = 2, config=None) -> dict:
     """Step time, tokens/s, padding and FLOPs over ``batches`` (after ``warmup`` steps).
 
-    ``one_row`` packs each micro-batch into a single row (flex attention only: its BlockMask skips
-    the blocks between examples, so the row's width costs no attention, and no slot is padding);
-    its FLOPs are then counted per example, as flex computes them, not over the dense row."""
+    ``layout``: ``padded`` (one example per row), ``packed`` (first fit into rows of the widest
+    example) or ``one row`` (each micro-batch in a single row; for flex attention, whose BlockMask
+    skips the blocks between examples, so the row's width costs no attention and no slot is
+    padding; its FLOPs are then counted per example, as flex computes them, not over the row)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout {layout!r}: one of {', '.join(LAYOUTS)}")
+    one_row = layout == "one row"
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
@@ -69,7 +76,7 @@ def measure(model, method, batches, *, pad_id: int, packed: bool, micro_batch: i
     for k, examples in enumerate(batches):
         micro = [method.build_batch(examples[s:s + micro_batch], pad_id=pad_id, dtype=dtype)
                  for s in range(0, len(examples), micro_batch)]
-        if packed or one_row:
+        if layout != "padded":
             micro = [pack(b, pad_id=pad_id, width=int(b.lengths.sum()) if one_row else None)
                      for b in micro]
         micro = [b.to(device) for b in micro]
